@@ -1,0 +1,108 @@
+import GreyWire
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Listens on one port for gRPC over HTTP/2 (h2c, prior knowledge) and plain HTTP/1.1,
+/// which share it: the first bytes of each connection choose the protocol.
+public final class GRPCServer: Sendable {
+    /// How the server listens and what it allows.
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        /// Largest request message accepted; larger ones get RESOURCE_EXHAUSTED.
+        public var maxMessageBytes = 4 << 20
+        /// Connections beyond this are closed at accept.
+        public var maxConnections = 4096
+        public var http2 = HTTP2Limits()
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    private let channel: Channel
+    private let connections: ConnectionRegistry
+    /// Call and connection counters.
+    public let statistics: RPCStatistics
+
+    private init(channel: Channel, connections: ConnectionRegistry, statistics: RPCStatistics) {
+        self.channel = channel
+        self.connections = connections
+        self.statistics = statistics
+    }
+
+    /// The port actually bound (useful when configured with port 0).
+    public var port: Int { channel.localAddress?.port ?? 0 }
+
+    /// Binds and starts serving; throws when the address cannot be bound.
+    public static func start(
+        configuration: Configuration, router: GRPCRouter, sideDoor: HTTPSideDoor,
+        group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> GRPCServer {
+        let statistics = RPCStatistics()
+        let connections = ConnectionRegistry()
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                guard statistics.openConnections < configuration.maxConnections else {
+                    statistics.connectionRejected()
+                    return channel.close()
+                }
+                statistics.connectionOpened()
+                connections.add(channel)
+                channel.closeFuture.whenComplete { _ in
+                    statistics.connectionClosed()
+                    connections.remove(channel)
+                }
+                let sniffer = ProtocolSniffer { detected, context in
+                    let pipeline = context.pipeline.syncOperations
+                    switch detected {
+                    case .http2:
+                        try pipeline.addHandler(
+                            GRPCServerConnectionHandler(
+                                router: router, maxMessageBytes: configuration.maxMessageBytes,
+                                limits: configuration.http2, statistics: statistics),
+                            position: .after(context.handler))
+                    case .http1:
+                        let door = HTTPSideDoorHandler(sideDoor: sideDoor, maxBodyBytes: configuration.maxMessageBytes)
+                        try pipeline.addHandler(door, position: .after(context.handler))
+                        try pipeline.configureHTTPServerPipeline(position: .after(context.handler), withErrorHandling: true)
+                    }
+                }
+                return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(sniffer) }
+            }
+            .bind(host: configuration.host, port: configuration.port)
+            .get()
+        return GRPCServer(channel: channel, connections: connections, statistics: statistics)
+    }
+
+    /// Stops accepting connections, closes the listening socket and every open connection.
+    public func close() async throws {
+        try await channel.close()
+        for connection in connections.all() {
+            try? await connection.close()
+        }
+    }
+}
+
+/// The server's open connections, so that `close()` can end them.
+private final class ConnectionRegistry: Sendable {
+    private let channels = NIOLockedValueBox([ObjectIdentifier: Channel]())
+
+    func add(_ channel: Channel) {
+        channels.withLockedValue { $0[ObjectIdentifier(channel)] = channel }
+    }
+
+    func remove(_ channel: Channel) {
+        channels.withLockedValue { $0[ObjectIdentifier(channel)] = nil }
+    }
+
+    func all() -> [Channel] {
+        channels.withLockedValue { Array($0.values) }
+    }
+}

@@ -1,0 +1,250 @@
+import CNghttp2
+import GreyWire
+import NIOCore
+
+/// Serves unary gRPC calls on one HTTP/2 connection, with nghttp2 doing the framing.
+///
+/// Everything here runs on the connection's event loop. A complete request is handed to its
+/// method handler in a task; the answer comes back to the loop and is written out, together
+/// with any other answers that finished in the same loop turn (one flush for many replies).
+final class GRPCServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// One request in flight.
+    private struct Stream {
+        var path = ""
+        var method = ""
+        var contentType = ""
+        var timeoutNanoseconds: Int64? = nil
+        var headersDone = false
+        var answered = false
+        var reader: GRPCMessageReader
+        var task: Task<Void, Never>? = nil
+        var deadlineTimer: Scheduled<Void>? = nil
+    }
+
+    private let router: GRPCRouter
+    private let maxMessageBytes: Int
+    private let limits: HTTP2Limits
+    private let statistics: RPCStatistics
+    private var session: HTTP2Session?
+    private var streams: [Int32: Stream] = [:]
+    private var context: ChannelHandlerContext?
+    private var flushScheduled = false
+
+    init(router: GRPCRouter, maxMessageBytes: Int, limits: HTTP2Limits, statistics: RPCStatistics) {
+        self.router = router
+        self.maxMessageBytes = maxMessageBytes
+        self.limits = limits
+        self.statistics = statistics
+    }
+
+    // MARK: - Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        do {
+            session = try HTTP2Session(role: .server, limits: limits, delegate: self)
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        if context.channel.isActive { flushNow() }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        abandonAllStreams()
+        session = nil
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        flushNow()
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let session else { return }
+        do {
+            try session.receive(unwrapInboundIn(data))
+        } catch {
+            // nghttp2 has queued a GOAWAY explaining the protocol error; send it, then close.
+            flushNow()
+            context.close(promise: nil)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushNow()
+        context.fireChannelReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        abandonAllStreams()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+
+    // MARK: - HTTP/2 events
+
+    func http2BeginHeaders(streamID: Int32) {
+        if streams[streamID] == nil {
+            streams[streamID] = Stream(reader: GRPCMessageReader(maxMessageBytes: maxMessageBytes))
+        }
+    }
+
+    func http2Header(streamID: Int32, name: String, value: String) {
+        guard var stream = streams[streamID], !stream.headersDone else { return }  // ignore request trailers
+        switch name {
+        case ":path": stream.path = value
+        case ":method": stream.method = value
+        case "content-type": stream.contentType = value
+        case "grpc-timeout": stream.timeoutNanoseconds = GRPCTimeout.parse(value)
+        default: return
+        }
+        streams[streamID] = stream
+    }
+
+    func http2HeadersComplete(streamID: Int32, endStream: Bool) {
+        guard var stream = streams[streamID] else { return }
+        if !stream.headersDone {
+            stream.headersDone = true
+            streams[streamID] = stream
+            if let rejection = validate(stream) {
+                answer(streamID, rejection)
+                return
+            }
+            if let timeout = stream.timeoutNanoseconds { startDeadline(streamID, timeoutNanoseconds: timeout) }
+        }
+        if endStream { requestComplete(streamID) }
+    }
+
+    func http2Data(streamID: Int32, bytes: UnsafeRawBufferPointer) {
+        guard var stream = streams[streamID], !stream.answered else { return }
+        do {
+            try stream.reader.append(bytes)
+            streams[streamID] = stream
+        } catch .messageTooLarge(let length, let limit) {
+            answer(streamID, .failure(GRPCStatus(.resourceExhausted, "request message of \(length) bytes exceeds the \(limit)-byte limit")))
+        } catch {
+            answer(streamID, .failure(GRPCStatus(.unimplemented, error.description)))
+        }
+    }
+
+    func http2DataEnded(streamID: Int32) {
+        requestComplete(streamID)
+    }
+
+    func http2StreamClosed(streamID: Int32, errorCode: UInt32) {
+        guard let stream = streams.removeValue(forKey: streamID) else { return }
+        stream.task?.cancel()
+        stream.deadlineTimer?.cancel()
+        if !stream.answered { statistics.recordCall(.cancelled) }
+    }
+
+    // MARK: - Calls
+
+    /// A reason to refuse the call from its headers alone, before any body arrives.
+    private func validate(_ stream: Stream) -> Result<[UInt8], GRPCStatus>? {
+        guard stream.method == "POST" else {
+            return .failure(GRPCStatus(.unimplemented, "gRPC requires POST, got \(stream.method)"))
+        }
+        guard stream.contentType.hasPrefix("application/grpc") else {
+            return .failure(GRPCStatus(.invalidArgument, "content-type must be application/grpc, got '\(stream.contentType)'"))
+        }
+        guard router.handler(for: stream.path) != nil else {
+            return .failure(GRPCStatus(.unimplemented, "unknown method \(stream.path)"))
+        }
+        return nil
+    }
+
+    private func requestComplete(_ streamID: Int32) {
+        guard var stream = streams[streamID], !stream.answered, stream.task == nil,
+            let handler = router.handler(for: stream.path), let context
+        else { return }
+        let messages = stream.reader.messages
+        guard messages.count == 1, !stream.reader.hasPartialMessage else {
+            let problem = stream.reader.hasPartialMessage ? "a truncated request message" : "\(messages.count) request messages"
+            answer(streamID, .failure(GRPCStatus(.invalidArgument, "unary call expects exactly one request message, got \(problem)")))
+            return
+        }
+        let callContext = GRPCCallContext(
+            path: stream.path,
+            deadline: stream.timeoutNanoseconds.map { NIODeadline.now() + .nanoseconds($0) },
+            remoteAddress: context.channel.remoteAddress)
+        let eventLoop = context.eventLoop
+        let this = NIOLoopBound(self, eventLoop: eventLoop)
+        let request = messages[0]
+        stream.reader = GRPCMessageReader(maxMessageBytes: 0)  // drop the buffered copy
+        stream.task = Task {
+            let result = await handler(request, callContext)
+            eventLoop.execute { this.value.answer(streamID, result) }
+        }
+        streams[streamID] = stream
+    }
+
+    private func startDeadline(_ streamID: Int32, timeoutNanoseconds: Int64) {
+        guard let context else { return }
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        streams[streamID]?.deadlineTimer = context.eventLoop.scheduleTask(in: .nanoseconds(timeoutNanoseconds)) {
+            this.value.answer(streamID, .failure(GRPCStatus(.deadlineExceeded, "deadline exceeded before the call completed")))
+        }
+    }
+
+    /// Sends the one answer a call gets; later answers for the same stream are ignored.
+    private func answer(_ streamID: Int32, _ result: Result<[UInt8], GRPCStatus>) {
+        guard var stream = streams[streamID], !stream.answered, let session else { return }
+        stream.answered = true
+        stream.deadlineTimer?.cancel()
+        stream.deadlineTimer = nil
+        stream.task?.cancel()  // a no-op once the handler has returned
+        streams[streamID] = stream
+        switch result {
+        case .success(let response):
+            statistics.recordCall(.ok)
+            session.submitResponse(
+                streamID: streamID,
+                headers: [(":status", "200"), ("content-type", "application/grpc")],
+                body: GRPCMessageFramer.frame(response),
+                trailers: [("grpc-status", "0")])
+        case .failure(let status):
+            statistics.recordCall(status.code)
+            var headers = [(":status", "200"), ("content-type", "application/grpc"), ("grpc-status", String(status.code.rawValue))]
+            if !status.message.isEmpty { headers.append(("grpc-message", GRPCStatus.percentEncode(status.message))) }
+            session.submitResponse(streamID: streamID, headers: headers, body: nil, trailers: [])
+        }
+        scheduleFlush()
+    }
+
+    // MARK: - Output
+
+    /// Coalesces the writes of every answer completed in this loop turn into one flush.
+    private func scheduleFlush() {
+        guard !flushScheduled, let context else { return }
+        flushScheduled = true
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute { this.value.flushNow() }
+    }
+
+    private func flushNow() {
+        flushScheduled = false
+        guard let context, let session else { return }
+        if let output = session.drainOutput(allocator: context.channel.allocator) {
+            context.writeAndFlush(wrapOutboundOut(output), promise: nil)
+        }
+        if !session.isAlive { context.close(promise: nil) }
+    }
+
+    private func abandonAllStreams() {
+        for (_, stream) in streams {
+            stream.task?.cancel()
+            stream.deadlineTimer?.cancel()
+            if !stream.answered { statistics.recordCall(.cancelled) }
+        }
+        streams.removeAll()
+    }
+}

@@ -1,0 +1,46 @@
+import GreyWire
+import NIOConcurrencyHelpers
+
+/// Counts of finished calls by status code and of connections, for metrics and tests.
+public final class RPCStatistics: Sendable {
+    private struct Counts {
+        var callsByCode = [Int](repeating: 0, count: GRPCStatus.Code.allCases.count)
+        var openConnections = 0
+        var acceptedConnections = 0
+        var rejectedConnections = 0
+    }
+
+    private let counts = NIOLockedValueBox(Counts())
+
+    public init() {}
+
+    func recordCall(_ code: GRPCStatus.Code) {
+        counts.withLockedValue { $0.callsByCode[code.rawValue] += 1 }
+    }
+
+    func connectionOpened() {
+        counts.withLockedValue {
+            $0.openConnections += 1
+            $0.acceptedConnections += 1
+        }
+    }
+
+    func connectionClosed() {
+        counts.withLockedValue { $0.openConnections -= 1 }
+    }
+
+    func connectionRejected() {
+        counts.withLockedValue { $0.rejectedConnections += 1 }
+    }
+
+    /// Calls that ended with `code`.
+    public func calls(_ code: GRPCStatus.Code) -> Int {
+        counts.withLockedValue { $0.callsByCode[code.rawValue] }
+    }
+
+    /// Connections open right now.
+    public var openConnections: Int { counts.withLockedValue { $0.openConnections } }
+
+    /// Connections refused because the server was at its connection limit.
+    public var rejectedConnections: Int { counts.withLockedValue { $0.rejectedConnections } }
+}

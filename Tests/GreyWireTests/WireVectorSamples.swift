@@ -1,0 +1,84 @@
+import GreyWire
+
+/// One golden message: its name in data/vectors/ and how to compare bytes with it.
+struct WireSample: Sendable, CustomStringConvertible {
+    let name: String
+    /// Decodes bytes as this sample's type and reports whether they equal the sample.
+    let matches: @Sendable ([UInt8]) throws -> Bool
+    let encoded: @Sendable () -> [UInt8]
+    var description: String { name }
+
+    init<M: ProtobufMessage>(_ name: String, _ message: M) {
+        self.name = name
+        self.matches = { try M(decoding: $0) == message }
+        self.encoded = { message.encoded() }
+    }
+}
+
+/// The same messages as `samples()` in tools/wire_vectors.py; each side decodes the other's bytes.
+enum WireVectorSamples {
+    static let header = ResponseHeader(nodeID: 2, leaderID: 1, hasLeader: true, term: 7, appliedIndex: 42)
+
+    static let members = [
+        Member(id: 0, address: "127.0.0.1:5000", role: .voter, state: .leader, matchIndex: 120, reachable: true),
+        Member(id: 1, address: "127.0.0.1:5001", role: .voter, state: .follower, matchIndex: 118, reachable: true),
+        Member(id: 7, address: "node-7.example:5007", role: .learner, state: .unknown, matchIndex: 0, reachable: false),
+    ]
+
+    static let entries64: [Entry] = (0..<64).map(entry)
+
+    private static func entry(_ i: Int) -> Entry {
+        if i == 0 { return Entry(term: 5, index: 101, type: .noop) }
+        let data: [UInt8] = (0..<256).map { (j: Int) -> UInt8 in UInt8((i + j) % 256) }
+        return Entry(term: 5, index: UInt64(101 + i), type: .command, data: data)
+    }
+
+    private static let snapshotData: [UInt8] = (0..<65536).map { (i: Int) -> UInt8 in UInt8((i * 7) % 251) }
+    private static let byteRange: [UInt8] = (0..<256).map { (i: Int) -> UInt8 in UInt8(i) }
+
+    static let all: [WireSample] = [
+        WireSample("put_request", PutRequest(key: Array("alpha".utf8), value: byteRange)),
+        WireSample("put_request_empty", PutRequest()),
+        WireSample("put_response", PutResponse(header: header)),
+        WireSample("get_request_lease", GetRequest(key: [0x6B, 0x00, 0xFF], consistency: .lease)),
+        WireSample("get_response", GetResponse(header: header, found: true, value: Array("value".utf8))),
+        WireSample("delete_response", DeleteResponse(header: header, deleted: true)),
+        WireSample(
+            "cas_request",
+            CompareAndSwapRequest(key: Array("counter".utf8), expectedValue: Array("1".utf8), expectAbsent: false, newValue: Array("2".utf8))),
+        WireSample(
+            "cas_response", CompareAndSwapResponse(header: header, succeeded: false, currentFound: true, currentValue: Array("3".utf8))),
+        WireSample(
+            "request_vote_pre",
+            RequestVoteRequest(term: 9, candidateID: 2, lastLogIndex: 300, lastLogTerm: 8, preVote: true, leadershipTransfer: false)),
+        WireSample("request_vote_response", RequestVoteResponse(term: 9, voteGranted: true, preVote: true, voterID: 1)),
+        WireSample(
+            "append_entries_64",
+            AppendEntriesRequest(
+                term: 5, leaderID: 0, prevLogIndex: 100, prevLogTerm: 4, entries: entries64, leaderCommit: 120, readContext: 9)),
+        WireSample(
+            "append_entries_response",
+            AppendEntriesResponse(
+                term: 5, success: false, followerID: 2, matchIndex: 0, conflictIndex: 77, conflictTerm: 3, lastLogIndex: 90,
+                readContext: 9)),
+        WireSample(
+            "install_snapshot",
+            InstallSnapshotRequest(
+                term: 6, leaderID: 1, lastIncludedIndex: 5000, lastIncludedTerm: 6, configuration: Configuration(members: members),
+                offset: 65536, data: snapshotData, done: true, chunkCRC32C: 0xDEAD_BEEF,
+                totalSize: 131072)),
+        WireSample("install_snapshot_response", InstallSnapshotResponse(term: 6, followerID: 2, nextOffset: 131072, installed: true)),
+        WireSample("timeout_now", TimeoutNowRequest(term: 11, leaderID: 0)),
+        WireSample("join_request", JoinClusterRequest(nodeID: 3, address: "127.0.0.1:5003", asLearner: true, joinToken: "s3cret-é")),
+        WireSample("join_response", JoinClusterResponse(header: header, members: members)),
+        WireSample("leave_request", LeaveClusterRequest(nodeID: 7, force: true)),
+        WireSample("status_request", GetClusterStatusRequest()),
+        WireSample(
+            "status_response",
+            GetClusterStatusResponse(
+                nodeID: 1, leaderID: 0, term: 12, commitIndex: 400, lastLogIndex: 401, appliedIndex: 399, hasLeader: true,
+                members: members, state: .follower, snapshotIndex: 256)),
+        WireSample("config_change", ConfigChange(kind: .remove, nodeID: 7, address: "node-7.example:5007")),
+        WireSample("transfer_request", TransferLeadershipRequest(targetID: 2)),
+    ]
+}

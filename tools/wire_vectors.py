@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Golden wire vectors shared with the Swift tests (Tests/GreyWireTests/WireVectorTests.swift).
+
+  wire_vectors.py write DIR   encode every sample with Python protobuf into DIR/NAME.bin
+  wire_vectors.py check DIR   decode DIR/NAME.bin (written by Swift) and compare with the sample
+
+The samples here and in WireVectorSamples.swift must describe the same messages; each side
+decodes the other's bytes, so a field mapped wrongly on either side shows up as a mismatch.
+"""
+import os
+import sys
+
+from grey_proto import load
+
+kv, cl, _, _ = load()
+
+
+def header():
+    return kv.ResponseHeader(node_id=2, leader_id=1, has_leader=True, term=7, applied_index=42)
+
+
+def members():
+    return [
+        cl.Member(id=0, address="127.0.0.1:5000", role=cl.MEMBER_ROLE_VOTER, state=cl.MEMBER_STATE_LEADER,
+                  match_index=120, reachable=True),
+        cl.Member(id=1, address="127.0.0.1:5001", role=cl.MEMBER_ROLE_VOTER, state=cl.MEMBER_STATE_FOLLOWER,
+                  match_index=118, reachable=True),
+        cl.Member(id=7, address="node-7.example:5007", role=cl.MEMBER_ROLE_LEARNER,
+                  state=cl.MEMBER_STATE_UNKNOWN, match_index=0, reachable=False),
+    ]
+
+
+def samples():
+    return {
+        "put_request": kv.PutRequest(key=b"alpha", value=bytes(range(256))),
+        "put_request_empty": kv.PutRequest(),
+        "put_response": kv.PutResponse(header=header()),
+        "get_request_lease": kv.GetRequest(key=b"k\x00\xff", consistency=kv.READ_CONSISTENCY_LEASE),
+        "get_response": kv.GetResponse(header=header(), found=True, value=b"value"),
+        "delete_response": kv.DeleteResponse(header=header(), deleted=True),
+        "cas_request": kv.CompareAndSwapRequest(key=b"counter", expected_value=b"1", expect_absent=False,
+                                                new_value=b"2"),
+        "cas_response": kv.CompareAndSwapResponse(header=header(), succeeded=False, current_found=True,
+                                                  current_value=b"3"),
+        "request_vote_pre": cl.RequestVoteRequest(term=9, candidate_id=2, last_log_index=300, last_log_term=8,
+                                                  pre_vote=True, leadership_transfer=False),
+        "request_vote_response": cl.RequestVoteResponse(term=9, vote_granted=True, pre_vote=True, voter_id=1),
+        "append_entries_64": cl.AppendEntriesRequest(
+            term=5, leader_id=0, prev_log_index=100, prev_log_term=4, leader_commit=120, read_context=9,
+            entries=[cl.Entry(term=5, index=101 + i,
+                              type=cl.ENTRY_TYPE_NOOP if i == 0 else cl.ENTRY_TYPE_COMMAND,
+                              data=bytes((i + j) % 256 for j in range(256)) if i else b"")
+                     for i in range(64)]),
+        "append_entries_response": cl.AppendEntriesResponse(term=5, success=False, follower_id=2, match_index=0,
+                                                            conflict_index=77, conflict_term=3, last_log_index=90,
+                                                            read_context=9),
+        "install_snapshot": cl.InstallSnapshotRequest(
+            term=6, leader_id=1, last_included_index=5000, last_included_term=6,
+            configuration=cl.Configuration(members=members()), offset=65536,
+            data=bytes((i * 7) % 251 for i in range(65536)), done=True, chunk_crc32c=0xDEADBEEF,
+            total_size=131072),
+        "install_snapshot_response": cl.InstallSnapshotResponse(term=6, follower_id=2, next_offset=131072,
+                                                                installed=True),
+        "timeout_now": cl.TimeoutNowRequest(term=11, leader_id=0),
+        "join_request": cl.JoinClusterRequest(node_id=3, address="127.0.0.1:5003", as_learner=True,
+                                              join_token="s3cret-\u00e9"),
+        "join_response": cl.JoinClusterResponse(header=header(), members=members()),
+        "leave_request": cl.LeaveClusterRequest(node_id=7, force=True),
+        "status_request": cl.GetClusterStatusRequest(),
+        "status_response": cl.GetClusterStatusResponse(
+            node_id=1, leader_id=0, term=12, commit_index=400, last_log_index=401, applied_index=399,
+            has_leader=True, members=members(), state=cl.MEMBER_STATE_FOLLOWER, snapshot_index=256),
+        "config_change": cl.ConfigChange(kind=cl.ConfigChange.KIND_REMOVE, node_id=7, address="node-7.example:5007"),
+        "transfer_request": cl.TransferLeadershipRequest(target_id=2),
+    }
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in ("write", "check"):
+        sys.exit(__doc__)
+    command, directory = sys.argv[1], sys.argv[2]
+    passed = failed = 0
+    for name, message in sorted(samples().items()):
+        path = os.path.join(directory, name + ".bin")
+        if command == "write":
+            with open(path, "wb") as f:
+                f.write(message.SerializeToString(deterministic=True))
+            passed += 1
+            continue
+        try:
+            with open(path, "rb") as f:
+                decoded = type(message).FromString(f.read())
+        except Exception as error:  # a decode failure is a failed vector, reported by name
+            print(f"FAIL {name}: {error}")
+            failed += 1
+            continue
+        if decoded == message:
+            passed += 1
+        else:
+            print(f"FAIL {name}: Swift encoding decodes to\n{decoded}\nexpected\n{message}")
+            failed += 1
+    print(f"wire vectors: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
