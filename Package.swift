@@ -33,11 +33,13 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]),
 
-        .testTarget(name: "GreyWireTests", dependencies: ["GreyWire", "GreyProto"]),
+        // Helpers shared by the test suites: repository paths, subprocesses, memory readings.
+        .target(name: "GreyTestSupport", path: "Tests/GreyTestSupport"),
+        .testTarget(name: "GreyWireTests", dependencies: ["GreyWire", "GreyProto", "GreyTestSupport"]),
         .testTarget(
             name: "GreyRPCTests",
             dependencies: [
-                "GreyRPC", "GreyWire", "CNghttp2",
+                "GreyRPC", "GreyWire", "CNghttp2", "GreyTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -1,14 +1,15 @@
 import Foundation
+import GreyTestSupport
 import Testing
 
 @Suite("Generated protobuf-c code")
 struct GeneratedCodeTests {
     @Test("the committed protobuf-c output matches what protoc-c makes of Protos/ now")
-    func generatedCodeIsFresh() throws {
+    func generatedCodeIsFresh() async throws {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("grey-protoc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: output) }
-        let result = try runProcess(
+        let result = try await runProcess(
             "protoc-c", ["--c_out=\(output.path)", "-I.", "grey/v1/kv.proto", "grey/v1/cluster.proto"],
             currentDirectory: RepositoryPaths.root.appendingPathComponent("Protos"))
         try #require(result.status == 0, "protoc-c failed: \(result.output)")

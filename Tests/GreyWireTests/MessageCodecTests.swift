@@ -1,4 +1,5 @@
 import Foundation
+import GreyTestSupport
 import GreyWire
 import Testing
 
@@ -68,11 +69,4 @@ struct MessageCodecTests {
         let grownBytes = residentBytes() - before
         #expect(grownBytes < 32 << 20, "resident memory grew by \(grownBytes >> 20) MiB over 20,000 cycles")
     }
-}
-
-/// The process's resident set size, from /proc/self/statm.
-func residentBytes() -> Int {
-    guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-    let pages = statm.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }

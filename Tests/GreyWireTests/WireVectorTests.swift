@@ -1,4 +1,5 @@
 import Foundation
+import GreyTestSupport
 import GreyWire
 import Testing
 
@@ -18,14 +19,14 @@ struct WireVectorTests {
     }
 
     @Test("Python protobuf decodes what Swift encoded")
-    func pythonDecodesSwiftEncoding() throws {
+    func pythonDecodesSwiftEncoding() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("grey-vectors-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         for sample in WireVectorSamples.all {
             try Data(sample.encoded()).write(to: directory.appendingPathComponent(sample.name + ".bin"))
         }
-        let result = try runProcess("python3", [RepositoryPaths.tools.appendingPathComponent("wire_vectors.py").path, "check", directory.path])
+        let result = try await runProcess("python3", [RepositoryPaths.tools.appendingPathComponent("wire_vectors.py").path, "check", directory.path])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("\(WireVectorSamples.all.count) passed, 0 failed"))
     }
