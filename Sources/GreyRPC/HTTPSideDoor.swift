@@ -83,6 +83,11 @@ final class HTTPSideDoorHandler: ChannelInboundHandler {
         }
     }
 
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // NIOHTTP1's error handler has already answered 400 to a malformed request; hang up.
+        context.close(promise: nil)
+    }
+
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, _ response: SideDoorResponse) {
         guard context.channel.isActive else { return }
         var headers = HTTPHeaders()

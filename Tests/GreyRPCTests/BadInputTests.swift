@@ -1,0 +1,185 @@
+import Foundation
+import GreyTestSupport
+import GreyWire
+import NIOCore
+import Testing
+
+@testable import GreyRPC
+
+/// Input no honest client sends. Each case gets a gRPC error or a closed connection, and the
+/// server goes on serving everyone else.
+@Suite("Bad input on the gRPC port")
+struct BadInputTests {
+    /// After each case: a normal call still works and no connection is left behind.
+    private func expectHealthy(_ server: TestServer) async throws {
+        let channel = try GRPCChannel(target: server.target)
+        let reply = try await channel.call(KVMethods.put, PutRequest(key: [1], value: [2]))
+        #expect(reply.header?.nodeID == 4)
+        await channel.close()
+        for _ in 0..<100 where server.server.statistics.openConnections > 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(server.server.statistics.openConnections == 0, "a connection outlived its client")
+    }
+
+    @Test("garbage bytes: answered as bad HTTP/1.1 and closed")
+    func garbage() async throws {
+        let server = try await TestServer.start()
+        var generator = SystemRandomNumberGenerator()
+        let noise = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let outcome = try await RawConnection.exchange(port: server.port, [[0x00, 0x01, 0x02] + noise])
+        #expect(outcome.serverClosed)
+        #expect(outcome.text.hasPrefix("HTTP/1.1 400"), "\(outcome.text.prefix(80))")
+        try await expectHealthy(server)
+        try await server.stop()
+    }
+
+    @Test("a wrong HTTP/2 preface is refused and the connection closed")
+    func wrongPreface() async throws {
+        let server = try await TestServer.start()
+        let outcome = try await RawConnection.exchange(port: server.port, [Array("PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n".utf8) + RawConnection.emptySettings])
+        #expect(outcome.serverClosed)
+        #expect(!outcome.text.hasPrefix("HTTP/1.1 200"))
+        try await expectHealthy(server)
+        try await server.stop()
+    }
+
+    @Test("truncated frames from a client that then vanishes leave nothing behind")
+    func truncatedFrames() async throws {
+        let server = try await TestServer.start()
+        // Half a frame header, then a HEADERS frame that promises 100 bytes and sends 4.
+        _ = try await RawConnection.exchange(port: server.port, [RawConnection.http2Preface, [0, 0, 0, 0x04]], vanish: true)
+        _ = try await RawConnection.exchange(
+            port: server.port,
+            [RawConnection.http2Preface + RawConnection.emptySettings + RawConnection.frame(type: 0x01, flags: 0x04, stream: 1, payload: [0x83, 0x86, 0x84, 0x41], claimedLength: 100)],
+            vanish: true)
+        try await expectHealthy(server)
+        try await server.stop()
+    }
+
+    @Test("broken HTTP/2 framing gets GOAWAY and a close", arguments: [
+        ("SETTINGS of a length that is not a multiple of 6", RawConnection.frame(type: 0x04, stream: 0, payload: [0, 1, 0])),
+        ("DATA on a stream never opened", RawConnection.frame(type: 0x00, stream: 1, payload: [0, 0, 0, 0, 0])),
+        ("HEADERS whose HPACK block is garbage", RawConnection.frame(type: 0x01, flags: 0x05, stream: 1, payload: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF])),
+        ("a frame larger than the advertised maximum", RawConnection.frame(type: 0x00, stream: 1, payload: [UInt8](repeating: 0, count: 20), claimedLength: 0xFF_FFFF)),
+        ("HEADERS on stream 0", RawConnection.frame(type: 0x01, flags: 0x05, stream: 0, payload: [0x83])),
+    ])
+    func brokenFraming(name: String, frame: [UInt8]) async throws {
+        let server = try await TestServer.start()
+        let outcome = try await RawConnection.exchange(port: server.port, [RawConnection.http2Preface + RawConnection.emptySettings + frame])
+        #expect(outcome.serverClosed, "\(name): connection left open")
+        #expect(outcome.http2FrameTypes.contains(0x07), "\(name): no GOAWAY among frames \(outcome.http2FrameTypes)")
+        try await expectHealthy(server)
+        try await server.stop()
+    }
+
+    @Test("a 4 GiB length prefix gets RESOURCE_EXHAUSTED without buffering")
+    func hugeLengthPrefix() async throws {
+        let server = try await TestServer.start()
+        let channel = try GRPCChannel(target: server.target)
+        let refused = await #expect(throws: GRPCStatus.self) {
+            try await channel.send(path: KVMethods.put.path, body: [0, 0xFF, 0xFF, 0xFF, 0xFF] + [UInt8](repeating: 1, count: 1000), timeout: nil)
+        }
+        #expect(refused?.code == .resourceExhausted)
+        #expect(refused?.message.contains("4294967295") == true)
+        await channel.close()
+        try await expectHealthy(server)
+        try await server.stop()
+    }
+
+    @Test("unary framing violations get INVALID_ARGUMENT", arguments: [
+        ("no message", [UInt8]()),
+        ("two messages", GRPCMessageFramer.frame([0x0A, 0x01, 0x61]) + GRPCMessageFramer.frame([0x0A, 0x01, 0x62])),
+        ("a truncated message", [0, 0, 0, 0, 10, 1, 2, 3]),
+    ])
+    func unaryViolations(name: String, body: [UInt8]) async throws {
+        let server = try await TestServer.start()
+        let channel = try GRPCChannel(target: server.target)
+        let refused = await #expect(throws: GRPCStatus.self, "\(name)") {
+            try await channel.send(path: KVMethods.put.path, body: body, timeout: nil)
+        }
+        #expect(refused?.code == .invalidArgument, "\(name): \(String(describing: refused))")
+        await channel.close()
+        try await expectHealthy(server)
+        try await server.stop()
+    }
+
+    @Test("a compressed message without negotiated compression gets UNIMPLEMENTED")
+    func compressedMessage() async throws {
+        let server = try await TestServer.start()
+        let channel = try GRPCChannel(target: server.target)
+        let refused = await #expect(throws: GRPCStatus.self) {
+            try await channel.send(path: KVMethods.put.path, body: [1, 0, 0, 0, 1, 0], timeout: nil)
+        }
+        #expect(refused?.code == .unimplemented)
+        await channel.close()
+        try await server.stop()
+    }
+
+    @Test("a client that vanishes mid-call cancels its handler and frees the connection")
+    func vanishingClient() async throws {
+        let server = try await TestServer.start()
+        let channel = try GRPCChannel(target: server.target)
+        let call = Task { try await channel.call(KVMethods.get, GetRequest(key: Array("slow".utf8))) }
+        for _ in 0..<100 where server.server.statistics.openConnections == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        try await Task.sleep(for: .milliseconds(100))  // let the request reach its handler
+        await channel.close()
+        #expect(await (try? call.value) == nil)
+        for _ in 0..<100 where await server.store.cancelledCalls == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await server.store.cancelledCalls == 1, "the handler kept running for a client that left")
+        #expect(server.server.statistics.calls(.cancelled) == 1)
+        try await expectHealthy(server)
+        try await server.stop()
+    }
+
+    @Test("a wrong content-type is refused with INVALID_ARGUMENT")
+    func wrongContentType() async throws {
+        let server = try await TestServer.start()
+        let result = try await runProcess(
+            "nghttp", ["-v", "-t", "5", "-d", "/dev/null", "-H", "content-type: text/plain", "http://\(server.target)\(KVMethods.put.path)"])
+        #expect(result.output.contains("grpc-status: 3"), "\(result.output)")
+        try await server.stop()
+    }
+
+    @Test("connections beyond the limit are closed at accept")
+    func connectionLimit() async throws {
+        let server = try await TestServer.start { $0.maxConnections = 2 }
+        let first = try GRPCChannel(target: server.target)
+        let second = try GRPCChannel(target: server.target)
+        _ = try await first.call(KVMethods.get, GetRequest(key: [1]))
+        _ = try await second.call(KVMethods.get, GetRequest(key: [1]))
+        let third = try GRPCChannel(target: server.target)
+        await #expect(throws: GRPCStatus.self) { try await third.call(KVMethods.get, GetRequest(key: [1])) }
+        #expect(server.server.statistics.rejectedConnections >= 1)
+        await first.close()
+        await second.close()
+        await third.close()
+        try await server.stop()
+    }
+
+    @Test("hundreds of hostile connections leave memory and connections bounded")
+    func hostileLoad() async throws {
+        let server = try await TestServer.start()
+        let hostile: [[UInt8]] = [
+            Array("GET / HTTP/1.1\r\nHost: \(String(repeating: "x", count: 100_000))\r\n\r\n".utf8),
+            RawConnection.http2Preface + RawConnection.emptySettings + RawConnection.frame(type: 0x00, stream: 1, payload: [0]),
+            RawConnection.http2Preface + [0, 0],
+            [UInt8](repeating: 0xFF, count: 2048),
+        ]
+        func round(_ count: Int) async throws {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<count {
+                    group.addTask {
+                        _ = try await RawConnection.exchange(port: server.port, [hostile[index % hostile.count]], vanish: index % 2 == 0, wait: .milliseconds(500))
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        try await round(100)  // warm up pools and caches
+        let before = residentBytes()
+        try await round(400)
+        let grownBytes = residentBytes() - before
+        #expect(grownBytes < 64 << 20, "resident memory grew by \(grownBytes >> 20) MiB over 400 hostile connections")
+        try await expectHealthy(server)
+        try await server.stop()
+    }
+}
