@@ -4,7 +4,7 @@ APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev librocksdb-
 PIP_PACKAGES := grpcio grpcio-tools
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: setup build test proto cluster bench-micro clean
+.PHONY: setup build test proto vectors cluster bench-micro clean
 
 ## setup: install the Debian and pip packages the build and tests use (idempotent)
 setup:
@@ -43,9 +43,12 @@ cluster: setup
 	@echo "make cluster: greyd does not exist yet in this revision (the wire layer is all that has landed;"; \
 	 echo "the Raft core, storage and daemon are the next milestones, see README 'Status')." >&2; exit 2
 
-## bench-micro: package-benchmark micro-benchmarks (kept out of the default build)
+## bench-micro: package-benchmark micro-benchmarks (kept out of the default build), compared
+## with the saved baseline; BENCH_ARGS="baseline update wire-v1" saves a new one
+BENCH_ARGS ?= baseline compare wire-v1
 bench-micro: setup
-	cd Benchmarks && BENCHMARK_DISABLE_JEMALLOC=1 swift package --allow-writing-to-package-directory benchmark $(BENCH_ARGS)
+	GREY_BENCHMARKS=1 BENCHMARK_DISABLE_JEMALLOC=1 swift package --scratch-path .build-bench \
+	  --allow-writing-to-package-directory benchmark $(BENCH_ARGS) --no-progress
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-bench

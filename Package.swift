@@ -1,5 +1,7 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
+
+import class Foundation.ProcessInfo
 
 let package = Package(
     name: "Grey",
@@ -46,3 +48,20 @@ let package = Package(
             ]),
     ]
 )
+
+// Micro-benchmarks (ordo-one/package-benchmark) are declared only when GREY_BENCHMARKS is set,
+// so the default build and `make test` never fetch or compile the benchmark toolchain.
+// Run them with `make bench-micro`.
+if ProcessInfo.processInfo.environment["GREY_BENCHMARKS"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.0", traits: ["MallocInterposer"]))
+    package.targets.append(
+        .executableTarget(
+            name: "GreyBenchmarks",
+            dependencies: [
+                "GreyWire", "GreyRPC",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/GreyBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+}
