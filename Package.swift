@@ -24,6 +24,11 @@ let package = Package(
             cSettings: [.headerSearchPath("include")],
             linkerSettings: [.linkedLibrary("protobuf-c")]),
 
+        // The Raft core: pure and deterministic, no I/O, clocks or global randomness.
+        .target(name: "GreyRaft"),
+        // Seeded whole-cluster simulation of GreyRaft with faults and safety checkers.
+        .target(name: "GreyRaftSim", dependencies: ["GreyRaft"]),
+        .executableTarget(name: "grey-sim", dependencies: ["GreyRaftSim"], path: "cmd/grey-sim"),
         .target(name: "GreyWire", dependencies: ["GreyProto"]),
         .target(
             name: "GreyRPC",

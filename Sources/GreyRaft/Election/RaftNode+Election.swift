@@ -1,0 +1,143 @@
+// Leader election (§5.2), with pre-vote (§9.6), check-quorum and leadership transfer (§3.10).
+
+extension RaftNode {
+    /// Starts an election: a pre-vote round first when enabled, unless a leader asked us
+    /// to take over (TimeoutNow), which skips it.
+    mutating func campaign(transfer: Bool) {
+        if config.preVote && !transfer {
+            role = .preCandidate
+            leader = nil
+            resetElectionTimer()
+            votesGranted = [id]
+            votesRejected = []
+            ready.events.append(.roleChanged(.preCandidate, leader: nil, term: term))
+            if Quorum.isMajority(votesGranted, of: configuration.voters) {
+                becomeCandidate(transfer: false)
+            } else {
+                requestVotes(term: term.next, preVote: true, transfer: false)
+            }
+            return
+        }
+        becomeCandidate(transfer: transfer)
+    }
+
+    mutating func becomeCandidate(transfer: Bool) {
+        term = term.next
+        votedFor = id
+        role = .candidate
+        leader = nil
+        resetElectionTimer()
+        votesGranted = [id]
+        votesRejected = []
+        ready.events.append(.roleChanged(.candidate, leader: nil, term: term))
+        if Quorum.isMajority(votesGranted, of: configuration.voters) {
+            becomeLeader()
+        } else {
+            requestVotes(term: term, preVote: false, transfer: transfer)
+        }
+    }
+
+    private mutating func requestVotes(term voteTerm: Term, preVote: Bool, transfer: Bool) {
+        let request = RequestVote(
+            term: voteTerm, lastLogIndex: log.lastIndex, lastLogTerm: log.lastTerm, preVote: preVote, leadershipTransfer: transfer)
+        for voter in configuration.voters.sorted() where voter != id {
+            // A real vote request follows the durable term and self-vote; a pre-vote promises nothing.
+            send(to: voter, .requestVote(request), afterPersist: !preVote)
+        }
+    }
+
+    mutating func handleRequestVote(from candidate: NodeID, _ request: RequestVote) {
+        let logOK = config.brokenVariants.contains(.skipLogUpToDateCheck)
+            || log.isUpToDate(lastIndex: request.lastLogIndex, lastTerm: request.lastLogTerm)
+        if request.preVote {
+            // Would we vote for this candidate in its next term? Nothing about us changes.
+            let granted = request.term > term && logOK
+            send(to: candidate, .voteResponse(VoteResponse(term: granted ? request.term : term, granted: granted, preVote: true)), afterPersist: false)
+            return
+        }
+        let canVote = votedFor == candidate || (votedFor == nil && leader == nil)
+        let granted = canVote && logOK
+        if granted {
+            votedFor = candidate
+            resetElectionTimer()
+        }
+        // The grant must be durable before it leaves (§5.2: votedFor is persistent state).
+        send(to: candidate, .voteResponse(VoteResponse(term: term, granted: granted, preVote: false)), afterPersist: true)
+    }
+
+    mutating func handleVoteResponse(from voter: NodeID, _ response: VoteResponse) {
+        guard configuration.voters.contains(voter) else { return }
+        switch (role, response.preVote) {
+        case (.preCandidate, true), (.candidate, false):
+            break
+        default:
+            return
+        }
+        if response.granted {
+            votesGranted.insert(voter)
+        } else {
+            votesRejected.insert(voter)
+        }
+        if Quorum.isMajority(votesGranted, of: configuration.voters) {
+            if role == .preCandidate { becomeCandidate(transfer: false) } else { becomeLeader() }
+        } else if Quorum.isMajority(votesRejected, of: configuration.voters) {
+            becomeFollower(term: term, leader: nil)
+        }
+    }
+
+    mutating func becomeLeader() {
+        role = .leader
+        leader = id
+        heartbeatElapsed = 0
+        electionElapsed = 0
+        transferTarget = nil
+        progress.removeAll()
+        syncProgressWithConfiguration()
+        reads = ReadIndexTracker()
+        ready.events.append(.roleChanged(.leader, leader: id, term: term))
+        // A leader commits entries of earlier terms only through one of its own (§5.4.2);
+        // the no-op also blocks membership changes until it commits (the single-server fix).
+        let noopIndex = appendAsLeader(.noop)
+        pendingConfigIndex = noopIndex
+    }
+
+    /// Leader housekeeping per tick: heartbeats, check-quorum, transfer timeout.
+    mutating func tickLeader() {
+        heartbeatElapsed += 1
+        electionElapsed += 1
+        if transferTarget != nil {
+            transferElapsed += 1
+            if transferElapsed >= config.electionTimeoutTicks { transferTarget = nil }
+        }
+        if electionElapsed >= config.electionTimeoutTicks {
+            electionElapsed = 0
+            if config.checkQuorum {
+                var active: Set<NodeID> = [id]
+                for (peer, peerProgress) in progress where peerProgress.recentActive { active.insert(peer) }
+                for peer in progress.keys { progress[peer]!.recentActive = false }
+                if !Quorum.isMajority(active, of: configuration.voters) {
+                    becomeFollower(term: term, leader: nil)
+                    return
+                }
+            }
+        }
+        if heartbeatElapsed >= config.heartbeatIntervalTicks {
+            heartbeatElapsed = 0
+            broadcastHeartbeat()
+        }
+    }
+
+    /// Asks the leader to hand over to `target` once it is caught up.
+    public mutating func transferLeadership(to target: NodeID) throws(RaftError) {
+        guard role == .leader else { throw .notLeader(leaderHint: leader) }
+        guard target != id else { throw .invalidConfigChange("node \(target.rawValue) already leads") }
+        guard configuration.voters.contains(target) else { throw .invalidConfigChange("no such voter \(target.rawValue)") }
+        transferTarget = target
+        transferElapsed = 0
+        if progress[target]?.match == log.lastIndex {
+            send(to: target, .timeoutNow(TimeoutNow(term: term)), afterPersist: false)
+        } else {
+            sendAppend(to: target)
+        }
+    }
+}

@@ -1,0 +1,14 @@
+// Membership changes, one server at a time (§4.1–4.3): learners first, then promotion.
+
+extension RaftNode {
+    /// Proposes a membership change. Refused while another is uncommitted, and until this
+    /// leader has committed an entry of its own term (the fix for single-server changes
+    /// across leader changes described on raft-dev, 2015).
+    @discardableResult
+    public mutating func proposeConfigChange(_ change: ConfigChange) throws(RaftError) -> LogIndex {
+        try checkCanPropose()
+        guard pendingConfigIndex <= commitIndex, log.term(at: commitIndex) == term else { throw .configChangeInProgress }
+        if let refusal = configuration.refusal(of: change) { throw .invalidConfigChange(refusal) }
+        return appendAsLeader(.config(change, result: configuration.applying(change)))
+    }
+}

@@ -1,0 +1,153 @@
+import GreyRaft
+
+// Clients: each runs one operation at a time against the node it believes leads, records
+// the invocation and the outcome, and gives up (outcome unknown) after a timeout.
+
+extension Simulation {
+    func startOperation(client: Int) {
+        guard clientBusy[client] == nil, now < options.faultPhaseMs + options.healPhaseMs - 300 else { return }
+        let key = "k\(random.next() % UInt64(options.keys))"
+        // In the hostile profile half the clients only read, each from one fixed node, as a
+        // reader behind a load balancer would: they keep asking a leader that was cut off.
+        let stickyReader = options.stickyReaders && client % 2 == 1
+        let roll = stickyReader ? 40 : random.next() % 100
+        let operation: KVOperation
+        switch roll {
+        case 0..<35:
+            operation = .put(key: key, value: freshValue())
+        case 35..<60:
+            operation = .get(key: key, consistency: .linearizable)
+        case 60..<72:
+            operation = .get(key: key, consistency: .lease)
+        case 72..<77:
+            operation = .get(key: key, consistency: .stale)
+        case 77..<90:
+            let known = writtenValues.filter { $0.hasPrefix(key + ":") }.sorted()
+            let expected = random.next() % 4 == 0 || known.isEmpty ? nil : known.randomElement(using: &random)
+            operation = .cas(key: key, expected: expected, new: freshValue())
+        default:
+            operation = .delete(key: key)
+        }
+        let up = members.filter(\.isUp)
+        let fixed = stickyReader ? up.first { $0.id.rawValue == UInt64(client / 2 % max(1, options.nodeCount)) } : nil
+        guard let target = fixed ?? up.first(where: { $0.id == leaderGuess[client] }) ?? up.randomElement(using: &random) else {
+            queue.schedule(at: now + 20, .clientNext(client))
+            return
+        }
+        let id = nextOperationID
+        nextOperationID += 1
+        history[id] = HistoryOperation(id: id, client: client, operation: operation, invokedAt: now, completedAt: nil, result: nil)
+        report.operations += 1
+        clientBusy[client] = id
+        queue.schedule(at: now + options.requestTimeoutMs, .clientTimeout(id))
+        if let paused = target.pausedUntil, paused > now {
+            queue.schedule(at: paused + 1, .invoke(id, target.id))  // a stopped process answers when resumed
+        } else {
+            perform(id, at: target)
+        }
+    }
+
+    /// Hands an invoked operation to the node serving it.
+    func perform(_ id: UInt64, at target: SimNode) {
+        guard let recorded = history[id], let client = Optional(recorded.client) else { return }
+        let operation = recorded.operation
+        let key = operation.key
+        guard target.isUp else {
+            fail(id)  // connection refused: certainly not executed
+            return
+        }
+        catchUpTicks(target)
+        guard target.isUp else {
+            fail(id)
+            return
+        }
+        switch operation {
+        case .get(_, .stale):
+            let value = target.disk.machine.values[key]
+            staleReads.append((id, value))
+            history[id] = nil  // stale reads are not linearizable by design; checked on their own
+            report.completedReads += 1
+            release(client: client)
+        case .get(_, let level):
+            target.readRequests.insert(id)
+            target.raft!.readIndex(requestID: id, lease: level == .lease)
+            process(target)
+        default:
+            do {
+                let placed = try target.raft!.propose(KVCommand.encode(id: id, operation))
+                target.proposals[placed.index] = (placed.term, id)
+                process(target)
+            } catch {
+                if case .notLeader(let hint) = error { leaderGuess[client] = hint ?? members.filter(\.isUp).randomElement(using: &random)?.id }
+                fail(id)
+            }
+        }
+    }
+
+    func freshValue() -> String {
+        nextValue += 1
+        return "v\(nextValue)"
+    }
+
+    func release(client: Int) {
+        clientBusy[client] = nil
+        queue.schedule(at: now + 1 + Int(random.next() % 15), .clientNext(client))
+    }
+
+    /// The operation certainly did not take effect: drop it from the history.
+    func fail(_ id: UInt64) {
+        guard let operation = history.removeValue(forKey: id) else { return }
+        failedOperations.insert(id)
+        if clientBusy[operation.client] == id { release(client: operation.client) }
+    }
+
+    func succeed(_ id: UInt64, _ result: KVResult) {
+        guard var operation = history[id], operation.completedAt == nil else { return }
+        operation.completedAt = now
+        operation.result = result
+        history[id] = operation
+        switch operation.operation {
+        case .get: report.completedReads += 1
+        default: report.acknowledgedWrites += 1
+        }
+        if clientBusy[operation.client] == id { release(client: operation.client) }
+    }
+
+    func apply(_ entry: LogEntry, at node: SimNode) {
+        if let earlier = appliedEntries[entry.index], earlier != entry {
+            violation("state machine safety: \(node.id) applied \(entry) = \(entry.payload) where another node applied \(earlier.payload)")
+        }
+        appliedEntries[entry.index] = entry
+        if case .config(.remove(let removed), _) = entry.payload, node.raft?.role == .leader { removedNodes.insert(removed) }
+        guard let applied = node.disk.machine.apply(entry) else {
+            node.proposals[entry.index].map { fail($0.operation) }
+            node.proposals[entry.index] = nil
+            return
+        }
+        if case let .put(key, value) = KVCommand.decode(entry.payload.commandBytes).operation { writtenValues.insert("\(key):\(value)") }
+        if case let .cas(key, _, value) = KVCommand.decode(entry.payload.commandBytes).operation { writtenValues.insert("\(key):\(value)") }
+        guard let proposal = node.proposals.removeValue(forKey: entry.index) else { return }
+        if proposal.term == entry.term && proposal.operation == applied.id {
+            succeed(applied.id, applied.result)
+        } else {
+            fail(proposal.operation)  // another entry committed at our index: ours never will
+        }
+    }
+
+    func serveConfirmedReads(_ node: SimNode) {
+        let applied = node.disk.machine.appliedIndex
+        let ready = node.confirmedReads.filter { $0.index <= applied }
+        node.confirmedReads.removeAll { $0.index <= applied }
+        for read in ready {
+            guard let operation = history[read.operation] else { continue }
+            succeed(read.operation, .value(node.disk.machine.values[operation.operation.key]))
+        }
+    }
+}
+
+extension EntryPayload {
+    var commandBytes: [UInt8] {
+        if case .command(let bytes) = self { return bytes }
+        return []
+    }
+}
