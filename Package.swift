@@ -42,6 +42,7 @@ let package = Package(
 
         // Helpers shared by the test suites: repository paths, subprocesses, memory readings.
         .target(name: "GreyTestSupport", path: "Tests/GreyTestSupport"),
+        .testTarget(name: "GreyRaftTests", dependencies: ["GreyRaft", "GreyRaftSim", "GreyTestSupport"], exclude: ["testdata"]),
         .testTarget(name: "GreyWireTests", dependencies: ["GreyWire", "GreyProto", "GreyTestSupport"]),
         .testTarget(
             name: "GreyRPCTests",

@@ -74,6 +74,11 @@ public struct RaftNode: Sendable {
     // MARK: - Inputs
 
     /// Advances logical time by one tick.
+    ///
+    /// Ticks must follow a monotonic clock. After any stall (a paused process, a long GC or
+    /// disk wait) the runtime delivers every missed tick before any other input: leases and
+    /// check-quorum are counted in ticks, and a leader that handled a read before catching up
+    /// could serve it on a lease that has already expired (the simulation found exactly that).
     public mutating func tick() {
         tickCount += 1
         if role == .leader {

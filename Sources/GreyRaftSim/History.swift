@@ -8,6 +8,15 @@ public struct HistoryOperation: Sendable {
     public var completedAt: Int?
     /// The outcome, when known.
     public var result: KVResult?
+
+    public init(id: UInt64, client: Int, operation: KVOperation, invokedAt: Int, completedAt: Int?, result: KVResult?) {
+        self.id = id
+        self.client = client
+        self.operation = operation
+        self.invokedAt = invokedAt
+        self.completedAt = completedAt
+        self.result = result
+    }
 }
 
 /// Checks a history for linearizability against the key-value model, one key at a time

@@ -22,6 +22,8 @@ struct Progress: Sendable {
     /// `match` when the last heartbeat went out, and how many heartbeats saw it unchanged
     /// with messages outstanding: how a lost AppendEntries is noticed and re-sent.
     var matchAtLastHeartbeat: LogIndex = 0
+    /// The highest commit index this follower has been told.
+    var commitSent: LogIndex = 0
     var stalledHeartbeats = 0
 
     init(next: LogIndex) {

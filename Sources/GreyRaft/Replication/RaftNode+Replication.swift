@@ -32,8 +32,15 @@ extension RaftNode {
         }
     }
 
+    /// Sends new entries to every follower, and tells those with nothing new to receive the
+    /// new commit index at once rather than at the next heartbeat.
     mutating func broadcastAppend() {
-        for peer in progress.keys.sorted() { sendAppend(to: peer) }
+        for peer in progress.keys.sorted() {
+            sendAppend(to: peer)
+            if let peerProgress = progress[peer], peerProgress.commitSent < min(commitIndex, peerProgress.match) {
+                sendHeartbeat(to: peer, context: reads.currentContext)
+            }
+        }
     }
 
     /// Heartbeats: a fresh read context for ReadIndex and the lease, probes re-sent, and
@@ -68,9 +75,11 @@ extension RaftNode {
     /// matches, resets the follower's election timer and carries the commit index and read context.
     mutating func sendHeartbeat(to peer: NodeID, context: UInt64) {
         guard let peerProgress = progress[peer], let matchTerm = log.term(at: peerProgress.match) else { return }
+        let commit = min(commitIndex, peerProgress.match)
         send(to: peer, .appendEntries(AppendEntries(
             term: term, prevLogIndex: peerProgress.match, prevLogTerm: matchTerm, entries: [],
-            leaderCommit: min(commitIndex, peerProgress.match), readContext: context)), afterPersist: false)
+            leaderCommit: commit, readContext: context)), afterPersist: false)
+        progress[peer]!.commitSent = max(peerProgress.commitSent, commit)
     }
 
     /// Sends what `peer` lacks, within its flow-control window; a snapshot if it is behind the log start.
@@ -90,6 +99,7 @@ extension RaftNode {
                 term: term, prevLogIndex: previous, prevLogTerm: previousTerm, entries: entries,
                 leaderCommit: commitIndex, readContext: reads.currentContext)), afterPersist: false)
             peerProgress.sent(last: entries.last?.index ?? previous, bytes: bytes)
+            peerProgress.commitSent = max(peerProgress.commitSent, min(commitIndex, entries.last?.index ?? previous))
             if entries.isEmpty { break }
         }
         progress[peer] = peerProgress

@@ -1,0 +1,147 @@
+import Testing
+
+@testable import GreyRaft
+
+/// Handler-level tests: one input, the exact directives that must come out.
+@Suite("RaftNode directives")
+struct RaftNodeTests {
+    static let three = Configuration(voters: [0, 1, 2])
+
+    static func node(_ id: NodeID, _ configuration: Configuration = three, preVote: Bool = true) -> RaftNode {
+        var config = RaftConfig(id: id, seed: 7)
+        config.preVote = preVote
+        return RaftNode(config: config, bootstrap: configuration)
+    }
+
+    /// Elects node 0 among three by hand-delivering messages; returns all three.
+    static func electedCluster() -> [RaftNode] {
+        var nodes = [node(0, preVote: false), node(1, preVote: false), node(2, preVote: false)]
+        for _ in 0..<10 { nodes[1].tick(); nodes[2].tick() }  // past the startup vote guard
+        nodes[0].campaign(transfer: true)
+        var queue = nodes[0].takeReady().messages
+        while !queue.isEmpty {
+            let envelope = queue.removeFirst()
+            let to = Int(envelope.to.rawValue)
+            nodes[to].step(envelope)
+            let ready = nodes[to].takeReady()
+            if let last = ready.entries.last { nodes[to].persisted(through: last.index, term: last.term) }
+            queue += ready.eagerMessages + ready.messages
+            queue += nodes[to].takeReady().eagerMessages
+        }
+        return nodes
+    }
+
+    @Test("a granted vote is made durable before the reply may leave")
+    func voteIsPersistedBeforeReply() {
+        var voter = Self.node(1)
+        for _ in 0..<10 { voter.tick() }
+        voter.step(Envelope(from: 2, to: 1, message: .requestVote(RequestVote(term: 1, lastLogIndex: 0, lastLogTerm: 0, preVote: false, leadershipTransfer: false))))
+        let ready = voter.takeReady()
+        #expect(ready.hardState == HardState(term: 1, votedFor: 2, commit: 0))
+        #expect(ready.eagerMessages.isEmpty)
+        #expect(ready.messages == [Envelope(from: 1, to: 2, message: .voteResponse(VoteResponse(term: 1, granted: true, preVote: false)))])
+    }
+
+    @Test("a pre-vote is answered without the voter changing its term or vote")
+    func preVoteChangesNothing() {
+        var voter = Self.node(1)
+        for _ in 0..<10 { voter.tick() }
+        voter.step(Envelope(from: 2, to: 1, message: .requestVote(RequestVote(term: 1, lastLogIndex: 0, lastLogTerm: 0, preVote: true, leadershipTransfer: false))))
+        let ready = voter.takeReady()
+        #expect(voter.term == 0 && voter.votedFor == nil)
+        #expect(ready.hardState == nil)
+        #expect(ready.eagerMessages == [Envelope(from: 1, to: 2, message: .voteResponse(VoteResponse(term: 1, granted: true, preVote: true)))])
+    }
+
+    @Test("a node that just started refuses votes for one election timeout (lease safety)")
+    func startupGuard() {
+        var voter = Self.node(1)
+        voter.step(Envelope(from: 2, to: 1, message: .requestVote(RequestVote(term: 5, lastLogIndex: 0, lastLogTerm: 0, preVote: false, leadershipTransfer: false))))
+        #expect(voter.term == 0)
+        #expect(voter.takeReady().messages.isEmpty)
+    }
+
+    @Test("the leader's AppendEntries leave before its own write; the follower's ack waits for its write")
+    func replicationOrdering() throws {
+        var nodes = Self.electedCluster()
+        #expect(nodes[0].role == .leader)
+        let placed = try nodes[0].propose([42])
+        let leaderReady = nodes[0].takeReady()
+        #expect(leaderReady.entries.map(\.index) == [placed.index])
+        #expect(leaderReady.messages.isEmpty)
+        let appends = leaderReady.eagerMessages.filter { if case .appendEntries(let a) = $0.message { return !a.entries.isEmpty } else { return false } }
+        #expect(Set(appends.map(\.to)) == [1, 2])
+        nodes[1].step(appends.first { $0.to == 1 }!)
+        let followerReady = nodes[1].takeReady()
+        #expect(followerReady.entries.map(\.index) == [placed.index])
+        #expect(followerReady.eagerMessages.isEmpty)
+        guard case .appendResponse(let ack) = followerReady.messages.first?.message else {
+            Issue.record("no ack after the write")
+            return
+        }
+        #expect(ack.success && ack.matchIndex == placed.index)
+    }
+
+    @Test("a leader counts its own log only once it is durable")
+    func leaderWaitsForItsOwnWrite() throws {
+        var single = Self.node(0, Configuration(voters: [0]))
+        single.campaign(transfer: false)
+        _ = single.takeReady()
+        #expect(single.role == .leader)
+        let placed = try single.propose([1])
+        _ = single.takeReady()
+        #expect(single.commitIndex < placed.index)
+        single.persisted(through: placed.index, term: placed.term)
+        let ready = single.takeReady()
+        #expect(single.commitIndex == placed.index)
+        #expect(ready.committed.last?.index == placed.index)
+    }
+
+    @Test("check-quorum: a leader that hears from nobody steps down and refuses writes")
+    func checkQuorum() throws {
+        var nodes = Self.electedCluster()
+        for _ in 0..<25 { nodes[0].tick() }
+        #expect(nodes[0].role == .follower)
+        #expect(throws: RaftError.notLeader(leaderHint: nil)) { try nodes[0].propose([1]) }
+    }
+
+    @Test("one membership change at a time, and none before the leader's no-op commits")
+    func oneConfigChangeAtATime() throws {
+        var nodes = Self.electedCluster()
+        try nodes[0].proposeConfigChange(.addLearner(3, address: "127.0.0.1:5003"))
+        #expect(nodes[0].configuration.learners == [3])
+        #expect(throws: RaftError.configChangeInProgress) { try nodes[0].proposeConfigChange(.addLearner(4, address: "x")) }
+        #expect(throws: RaftError.invalidConfigChange("no such member 9")) {
+            var fresh = Self.electedCluster()[0]
+            try fresh.proposeConfigChange(.remove(9))
+        }
+    }
+
+    @Test("a learner never campaigns")
+    func learnerDoesNotCampaign() {
+        var learner = Self.node(3, Configuration(voters: [0, 1, 2], learners: [3]))
+        for _ in 0..<100 { learner.tick() }
+        #expect(learner.role == .follower)
+        #expect(learner.takeReady().messages.isEmpty)
+    }
+
+    @Test("ReadIndex waits for a quorum to echo a heartbeat sent after the read")
+    func readIndexNeedsQuorum() {
+        var nodes = Self.electedCluster()
+        nodes[0].readIndex(requestID: 9)
+        let ready = nodes[0].takeReady()
+        #expect(ready.readStates.isEmpty)
+        let heartbeat = ready.eagerMessages.first { $0.to == 1 }!
+        nodes[1].step(heartbeat)
+        let reply = nodes[1].takeReady().messages.first!
+        nodes[0].step(reply)
+        #expect(nodes[0].takeReady().readStates == [ReadState(requestID: 9, index: nodes[0].commitIndex)])
+    }
+
+    @Test("a follower asked to read says who leads")
+    func readOnFollower() {
+        var nodes = Self.electedCluster()
+        nodes[1].readIndex(requestID: 3)
+        #expect(nodes[1].takeReady().events == [.readFailed(requestID: 3, .notLeader(leaderHint: 0))])
+    }
+}
