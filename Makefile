@@ -4,7 +4,7 @@ APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev librocksdb-
 PIP_PACKAGES := grpcio grpcio-tools
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: setup build test sim sim-build proto vectors cluster bench-micro clean
+.PHONY: setup build test sim sim-build proto vectors cluster bench-core bench-micro clean
 
 ## setup: install the Debian and pip packages the build and tests use (idempotent)
 setup:
@@ -56,6 +56,10 @@ vectors: setup
 cluster: setup
 	@echo "make cluster: greyd does not exist yet in this revision (the wire layer is all that has landed;"; \
 	 echo "the Raft core, storage and daemon are the next milestones, see README 'Status')." >&2; exit 2
+
+## bench-core: entries/s through an in-memory 3-node cluster, the Raft core alone
+bench-core: sim-build
+	.build/release/grey-sim --bench 500000
 
 ## bench-micro: package-benchmark micro-benchmarks (kept out of the default build), compared
 ## with the saved baseline; BENCH_ARGS="baseline update wire-v1" saves a new one
