@@ -11,6 +11,11 @@
 ///   deliver [to=I,J] [rounds=N]   deliver pending messages (to those nodes), until none or N rounds
 ///   drop [to=I,J]         lose pending messages (to those nodes)
 ///   crash I | restart I   lose in-memory state / come back from what was persisted
+///   tick I [N] | tick-all N   advance logical time
+///   isolate I | heal      drop every message to or from I from now on / stop doing so
+///   transfer I TARGET     leader I hands leadership to TARGET
+///   add-learner I NEW | promote I ID | remove I ID   membership changes through leader I
+///   read I ID [lease]     node I asks to serve read ID; `reads` lists the reads released
 ///   status                role, term, last entry and commit of every node
 ///   check                 the safety verdict so far
 final class InteractionDriver {
@@ -23,6 +28,8 @@ final class InteractionDriver {
     private var committed: [LogIndex: LogEntry] = [:]
     private var leaders: [Term: NodeID] = [:]
     private var violations: [String] = []
+    private var isolated: Set<NodeID> = []
+    private var releasedReads: [String] = []
 
     init(brokenVariants: BrokenVariants = []) {
         self.brokenVariants = brokenVariants
@@ -63,7 +70,7 @@ final class InteractionDriver {
                 let batch = pending.filter { targets?.contains($0.to) ?? true }
                 guard !batch.isEmpty else { break }
                 pending.removeAll { targets?.contains($0.to) ?? true }
-                for envelope in batch where nodes[envelope.to] != nil {
+                for envelope in batch where nodes[envelope.to] != nil && !isolated.contains(envelope.to) && !isolated.contains(envelope.from) {
                     nodes[envelope.to]!.step(envelope)
                     process(envelope.to)
                     delivered += 1
@@ -81,10 +88,67 @@ final class InteractionDriver {
         case "restart":
             start(node!)
             return "ok"
+        case "tick":
+            for _ in 0..<(words.count > 2 ? Int(words[2])! : 1) {
+                nodes[node!]!.tick()
+                process(node!)
+            }
+            return "\(node!) \(nodes[node!]!.role) \(nodes[node!]!.term)"
+        case "tick-all":
+            for _ in 0..<Int(words[1])! {
+                for id in nodes.keys.sorted() {
+                    nodes[id]!.tick()
+                    process(id)
+                }
+            }
+            return "ok"
+        case "isolate":
+            isolated.insert(node!)
+            return "ok"
+        case "heal":
+            isolated.removeAll()
+            return "ok"
+        case "transfer":
+            do {
+                try nodes[node!]!.transferLeadership(to: NodeID(UInt64(words[2])!))
+                process(node!)
+                return "ok"
+            } catch {
+                return "refused: \(error)"
+            }
+        case "add-learner", "promote", "remove":
+            let target = NodeID(UInt64(words[2])!)
+            let change: ConfigChange = switch words[0] {
+            case "add-learner": .addLearner(target, address: "n\(target.rawValue)")
+            case "promote": .promote(target)
+            default: .remove(target)
+            }
+            do {
+                let index = try nodes[node!]!.proposeConfigChange(change)
+                process(node!)
+                if case .addLearner = change {
+                    disks[target] = DurableState()
+                    let saved = bootstrap
+                    bootstrap = Configuration(voters: [])  // a joiner knows nobody until the leader tells it
+                    start(target)
+                    bootstrap = saved
+                }
+                return "\(change) at \(index)"
+            } catch {
+                return "refused: \(error)"
+            }
+        case "read":
+            nodes[node!]!.readIndex(requestID: UInt64(words[2])!, lease: words.count > 3 && words[3] == "lease")
+            process(node!)
+            return "ok"
+        case "reads":
+            defer { releasedReads.removeAll() }
+            return releasedReads.isEmpty ? "none" : releasedReads.joined(separator: "\n")
         case "status":
             return nodes.keys.sorted().map { id in
                 let raft = nodes[id]!
-                return "\(id) \(raft.role) \(raft.term) last=\(raft.log.lastIndex)@\(raft.log.lastTerm) commit=\(raft.commitIndex)"
+                let membership = raft.configuration.voters.contains(id) ? "voter" : raft.configuration.learners.contains(id) ? "learner" : "outside"
+                return "\(id) \(raft.role) \(raft.term) last=\(raft.log.lastIndex)@\(raft.log.lastTerm) commit=\(raft.commitIndex) \(membership) of \(raft.configuration)"
             }.joined(separator: "\n")
         case "check":
             return violations.isEmpty ? "safe" : violations.joined(separator: "\n")
@@ -116,7 +180,10 @@ final class InteractionDriver {
         if let last = ready.entries.last { raft.persisted(through: last.index, term: last.term) }
         nodes[id] = raft
         pending += ready.eagerMessages + ready.messages
+        for read in ready.readStates { releasedReads.append("\(id) read \(read.requestID) at \(read.index)") }
         for event in ready.events {
+            if case .readFailed(let requestID, let error) = event { releasedReads.append("\(id) read \(requestID) failed: \(error)") }
+            if case .removed = event { releasedReads.append("\(id) learned it was removed") }
             if case .roleChanged(.leader, _, let term) = event {
                 if let other = leaders[term], other != id { violations.append("election safety violated: \(other) and \(id) lead \(term)") }
                 leaders[term] = id

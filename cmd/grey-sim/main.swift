@@ -53,7 +53,8 @@ for seed in seeds {
     if !report.passed {
         failed.append(seed)
         if brokenName != nil { break }
-        print("replay: GREY_SEED=\(seed) make sim")
+        let profile = CommandLine.arguments.contains("--hostile") ? " SIM_ARGS=--hostile" : ""
+        print("replay: GREY_SEED=\(seed) make sim\(profile)   (add GREY_SIM_TRACE=1 to narrate it)")
     }
 }
 if let brokenName {

@@ -137,6 +137,9 @@ extension RaftNode {
         if progress[target]?.match == log.lastIndex {
             send(to: target, .timeoutNow(TimeoutNow(term: term)), afterPersist: false)
         } else {
+            // Re-send from what the target is known to hold rather than wait for heartbeats to
+            // notice lost messages: the transfer has an election timeout to finish.
+            progress[target]?.becomeProbe()
             sendAppend(to: target)
         }
     }
