@@ -18,6 +18,9 @@ let package = Package(
         .systemLibrary(
             name: "CNghttp2", pkgConfig: "libnghttp2",
             providers: [.apt(["libnghttp2-dev"])]),
+        .systemLibrary(
+            name: "CRocksDB", pkgConfig: "rocksdb",
+            providers: [.apt(["librocksdb-dev"])]),
         // protoc-c output for Protos/, committed; `make proto` regenerates it.
         .target(
             name: "GreyProto",
@@ -30,6 +33,8 @@ let package = Package(
         .target(name: "GreyRaftSim", dependencies: ["GreyRaft"]),
         .executableTarget(name: "grey-sim", dependencies: ["GreyRaftSim"], path: "cmd/grey-sim"),
         .target(name: "GreyWire", dependencies: ["GreyProto"]),
+        // Durable state on RocksDB: the Raft log, hard state and the state machine.
+        .target(name: "GreyStorage", dependencies: ["CRocksDB", "GreyRaft", "GreyWire"]),
         .target(
             name: "GreyRPC",
             dependencies: [
@@ -43,6 +48,7 @@ let package = Package(
         // Helpers shared by the test suites: repository paths, subprocesses, memory readings.
         .target(name: "GreyTestSupport", path: "Tests/GreyTestSupport"),
         .testTarget(name: "GreyRaftTests", dependencies: ["GreyRaft", "GreyRaftSim", "GreyTestSupport"], exclude: ["testdata"]),
+        .testTarget(name: "GreyStorageTests", dependencies: ["GreyStorage", "GreyRaft", "GreyTestSupport"]),
         .testTarget(name: "GreyWireTests", dependencies: ["GreyWire", "GreyProto", "GreyTestSupport"]),
         .testTarget(
             name: "GreyRPCTests",

@@ -1,8 +1,10 @@
 """Generates Python protobuf and gRPC modules from Protos/ with grpcio-tools, once per
 process, into a temporary directory, and imports them. Used by the cross-language tests:
 an independent encoder and a stock gRPC client, built from the same .proto files."""
+import atexit
 import importlib
 import os
+import shutil
 import sys
 import tempfile
 
@@ -16,6 +18,7 @@ def load():
     if _OUT is None:
         from grpc_tools import protoc
         _OUT = tempfile.mkdtemp(prefix="grey-proto-py-")
+        atexit.register(shutil.rmtree, _OUT, True)
         protos = os.path.join(ROOT, "Protos")
         args = ["protoc", f"-I{protos}", f"--python_out={_OUT}", f"--grpc_python_out={_OUT}",
                 "grey/v1/kv.proto", "grey/v1/cluster.proto"]

@@ -70,7 +70,8 @@ def samples():
         "status_response": cl.GetClusterStatusResponse(
             node_id=1, leader_id=0, term=12, commit_index=400, last_log_index=401, applied_index=399,
             has_leader=True, members=members(), state=cl.MEMBER_STATE_FOLLOWER, snapshot_index=256),
-        "config_change": cl.ConfigChange(kind=cl.ConfigChange.KIND_REMOVE, node_id=7, address="node-7.example:5007"),
+        "config_change": cl.ConfigChange(kind=cl.ConfigChange.KIND_REMOVE, node_id=7, address="node-7.example:5007",
+                                         result=cl.Configuration(members=members()[:2])),
         "transfer_request": cl.TransferLeadershipRequest(target_id=2),
     }
 

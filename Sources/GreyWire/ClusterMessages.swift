@@ -71,11 +71,14 @@ public struct ConfigChange: ProtobufMessage {
     public var kind: Kind
     public var nodeID: UInt64
     public var address: String
+    /// The whole membership after the change.
+    public var result: Configuration?
 
-    public init(kind: Kind = .addLearner, nodeID: UInt64 = 0, address: String = "") {
+    public init(kind: Kind = .addLearner, nodeID: UInt64 = 0, address: String = "", result: Configuration? = nil) {
         self.kind = kind
         self.nodeID = nodeID
         self.address = address
+        self.result = result
     }
 
     public static let descriptor = protobufDescriptor(Grey__V1__ConfigChange.self, grey__v1__config_change__init)
@@ -83,7 +86,8 @@ public struct ConfigChange: ProtobufMessage {
     public init(c: Grey__V1__ConfigChange) throws(WireError) {
         self.init(
             kind: try decodeEnum(Kind.self, c.kind.rawValue, message: "ConfigChange", field: "kind"),
-            nodeID: c.node_id, address: String(protobufC: c.address))
+            nodeID: c.node_id, address: String(protobufC: c.address),
+            result: try decodeNested(Configuration.self, c.result))
     }
 
     public func makeC(in arena: CArena) -> UnsafeMutablePointer<Grey__V1__ConfigChange> {
@@ -91,6 +95,7 @@ public struct ConfigChange: ProtobufMessage {
         c.pointee.kind = Grey__V1__ConfigChange__Kind(rawValue: kind.rawValue)
         c.pointee.node_id = nodeID
         c.pointee.address = arena.string(address)
+        c.pointee.result = result?.makeC(in: arena)
         return c
     }
 }

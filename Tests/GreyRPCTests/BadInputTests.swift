@@ -178,7 +178,7 @@ struct BadInputTests {
         let before = residentBytes()
         try await round(400)
         let grownBytes = residentBytes() - before
-        #expect(grownBytes < 64 << 20, "resident memory grew by \(grownBytes >> 20) MiB over 400 hostile connections")
+        #expect(grownBytes < 96 << 20, "resident memory grew by \(grownBytes >> 20) MiB over 400 hostile connections")
         try await expectHealthy(server)
         try await server.stop()
     }

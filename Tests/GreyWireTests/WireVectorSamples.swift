@@ -78,7 +78,9 @@ enum WireVectorSamples {
             GetClusterStatusResponse(
                 nodeID: 1, leaderID: 0, term: 12, commitIndex: 400, lastLogIndex: 401, appliedIndex: 399, hasLeader: true,
                 members: members, state: .follower, snapshotIndex: 256)),
-        WireSample("config_change", ConfigChange(kind: .remove, nodeID: 7, address: "node-7.example:5007")),
+        WireSample(
+            "config_change",
+            ConfigChange(kind: .remove, nodeID: 7, address: "node-7.example:5007", result: Configuration(members: Array(members.prefix(2))))),
         WireSample("transfer_request", TransferLeadershipRequest(targetID: 2)),
     ]
 }

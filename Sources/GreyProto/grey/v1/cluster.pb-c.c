@@ -1207,7 +1207,7 @@ const ProtobufCEnumDescriptor grey__v1__config_change__kind__descriptor =
   grey__v1__config_change__kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCFieldDescriptor grey__v1__config_change__field_descriptors[3] =
+static const ProtobufCFieldDescriptor grey__v1__config_change__field_descriptors[4] =
 {
   {
     "kind",
@@ -1245,16 +1245,29 @@ static const ProtobufCFieldDescriptor grey__v1__config_change__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "result",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Grey__V1__ConfigChange, result),
+    &grey__v1__configuration__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned grey__v1__config_change__field_indices_by_name[] = {
   2,   /* field[2] = address */
   0,   /* field[0] = kind */
   1,   /* field[1] = node_id */
+  3,   /* field[3] = result */
 };
 static const ProtobufCIntRange grey__v1__config_change__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor grey__v1__config_change__descriptor =
 {
@@ -1264,7 +1277,7 @@ const ProtobufCMessageDescriptor grey__v1__config_change__descriptor =
   "Grey__V1__ConfigChange",
   "grey.v1",
   sizeof(Grey__V1__ConfigChange),
-  3,
+  4,
   grey__v1__config_change__field_descriptors,
   grey__v1__config_change__field_indices_by_name,
   1,  grey__v1__config_change__number_ranges,

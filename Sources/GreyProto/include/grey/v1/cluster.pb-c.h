@@ -115,10 +115,15 @@ struct  Grey__V1__ConfigChange
   Grey__V1__ConfigChange__Kind kind;
   uint64_t node_id;
   char *address;
+  /*
+   * The whole membership after the change, so a server that starts with an empty log learns
+   * every member from the first configuration entry it receives.
+   */
+  Grey__V1__Configuration *result;
 };
 #define GREY__V1__CONFIG_CHANGE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&grey__v1__config_change__descriptor) \
-    , GREY__V1__CONFIG_CHANGE__KIND__KIND_ADD_LEARNER, 0, (char *)protobuf_c_empty_string }
+    , GREY__V1__CONFIG_CHANGE__KIND__KIND_ADD_LEARNER, 0, (char *)protobuf_c_empty_string, NULL }
 
 
 /*

@@ -1,0 +1,181 @@
+import CRocksDB
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An open RocksDB database with named column families.
+///
+/// Owns the `rocksdb_t`, its options and column-family handles, and frees them in `deinit`.
+/// `@unchecked Sendable` is safe: RocksDB's database object is documented thread-safe for
+/// concurrent reads and writes, and this wrapper holds no mutable Swift state after `init`.
+/// Calls block on disk: callers keep them off NIO event loops.
+public final class RocksDB: @unchecked Sendable {
+    private let database: OpaquePointer
+    private let options: OpaquePointer
+    private let syncWrite: OpaquePointer
+    private let bufferedWrite: OpaquePointer
+    private let readOptions: OpaquePointer
+    private var families: [String: OpaquePointer] = [:]
+    private var familyOptions: [OpaquePointer] = []
+
+    /// Opens (creating if asked) the database at `path` with the given column families.
+    public init(path: String, columnFamilies: [String], createIfMissing: Bool) throws(StorageError) {
+        let options = rocksdb_options_create()!
+        rocksdb_options_set_create_if_missing(options, createIfMissing ? 1 : 0)
+        rocksdb_options_set_create_missing_column_families(options, createIfMissing ? 1 : 0)
+        // Refuse to open on any detected inconsistency rather than serve wrong data.
+        rocksdb_options_set_paranoid_checks(options, 1)
+        // A torn last record (a crash mid-write of an unsynced batch) is dropped; damage
+        // anywhere before it stops the open instead of silently losing what follows.
+        rocksdb_options_set_wal_recovery_mode(options, 1)  // kTolerateCorruptedTailRecords
+        let names = ["default"] + columnFamilies
+        let perFamily = names.map { _ in rocksdb_options_create()! }
+        var handles = [OpaquePointer?](repeating: nil, count: names.count)
+        var error: UnsafeMutablePointer<CChar>? = nil
+        let cNames = names.map { strdup($0) }
+        defer { cNames.forEach { free($0) } }
+        var namePointers = cNames.map { UnsafePointer($0) }
+        var optionPointers: [OpaquePointer?] = perFamily
+        let opened = namePointers.withUnsafeMutableBufferPointer { namesBuffer in
+            optionPointers.withUnsafeMutableBufferPointer { optionsBuffer in
+                handles.withUnsafeMutableBufferPointer { handlesBuffer in
+                    rocksdb_open_column_families(
+                        options, path, Int32(names.count), namesBuffer.baseAddress, optionsBuffer.baseAddress,
+                        handlesBuffer.baseAddress, &error)
+                }
+            }
+        }
+        if let error {
+            let message = String(cString: error)
+            rocksdb_free(error)
+            rocksdb_options_destroy(options)
+            perFamily.forEach { rocksdb_options_destroy($0) }
+            throw StorageError.rocksDB(operation: "open \(path)", message: message)
+        }
+        self.options = options
+        familyOptions = perFamily
+        database = opened!
+        for (name, handle) in zip(names, handles) { families[name] = handle! }
+        syncWrite = rocksdb_writeoptions_create()
+        rocksdb_writeoptions_set_sync(syncWrite, 1)
+        bufferedWrite = rocksdb_writeoptions_create()
+        readOptions = rocksdb_readoptions_create()
+        rocksdb_readoptions_set_verify_checksums(readOptions, 1)
+    }
+
+    deinit {
+        for handle in families.values { rocksdb_column_family_handle_destroy(handle) }
+        rocksdb_close(database)
+        rocksdb_writeoptions_destroy(syncWrite)
+        rocksdb_writeoptions_destroy(bufferedWrite)
+        rocksdb_readoptions_destroy(readOptions)
+        rocksdb_options_destroy(options)
+        familyOptions.forEach { rocksdb_options_destroy($0) }
+    }
+
+    func family(_ name: String) -> OpaquePointer {
+        guard let handle = families[name] else { preconditionFailure("unknown column family \(name)") }
+        return handle
+    }
+
+    /// Applies `batch` atomically; with `sync`, returns only once it is on disk (fsync).
+    public func write(_ batch: WriteBatch, sync: Bool) throws(StorageError) {
+        var error: UnsafeMutablePointer<CChar>? = nil
+        rocksdb_write(database, sync ? syncWrite : bufferedWrite, batch.handle, &error)
+        try Self.check(error, "write")
+    }
+
+    /// The value under `key` in `family`, or nil.
+    public func get(_ family: String, _ key: [UInt8]) throws(StorageError) -> [UInt8]? {
+        var error: UnsafeMutablePointer<CChar>? = nil
+        var length = 0
+        let value = key.withUnsafeBufferPointer { keyBuffer in
+            keyBuffer.withMemoryRebound(to: CChar.self) {
+                rocksdb_get_cf(database, readOptions, self.family(family), $0.baseAddress, $0.count, &length, &error)
+            }
+        }
+        try Self.check(error, "get")
+        guard let value else { return nil }
+        defer { rocksdb_free(value) }
+        return [UInt8](UnsafeRawBufferPointer(start: value, count: length))
+    }
+
+    /// Every key and value in `family` from `start` on, in key order, until `body` returns false.
+    public func scan(_ family: String, from start: [UInt8] = [], _ body: ([UInt8], [UInt8]) throws(StorageError) -> Bool) throws(StorageError) {
+        let iterator = rocksdb_create_iterator_cf(database, readOptions, self.family(family))
+        defer { rocksdb_iter_destroy(iterator) }
+        start.withUnsafeBufferPointer { keyBuffer in
+            keyBuffer.withMemoryRebound(to: CChar.self) { rocksdb_iter_seek(iterator, $0.baseAddress, $0.count) }
+        }
+        while rocksdb_iter_valid(iterator) != 0 {
+            var keyLength = 0
+            var valueLength = 0
+            let key = rocksdb_iter_key(iterator, &keyLength)!
+            let value = rocksdb_iter_value(iterator, &valueLength)
+            let keep = try body(
+                [UInt8](UnsafeRawBufferPointer(start: key, count: keyLength)),
+                value.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: valueLength)) } ?? [])
+            guard keep else { return }
+            rocksdb_iter_next(iterator)
+        }
+        var error: UnsafeMutablePointer<CChar>? = nil
+        rocksdb_iter_get_error(iterator, &error)
+        try Self.check(error, "scan")
+    }
+
+    static func check(_ error: UnsafeMutablePointer<CChar>?, _ operation: String) throws(StorageError) {
+        guard let error else { return }
+        let message = String(cString: error)
+        rocksdb_free(error)
+        throw StorageError.rocksDB(operation: operation, message: message)
+    }
+}
+
+/// A set of writes applied atomically by `RocksDB.write`. Owns its `rocksdb_writebatch_t`.
+public final class WriteBatch {
+    let handle: OpaquePointer
+    private unowned let database: RocksDB
+
+    public init(for database: RocksDB) {
+        handle = rocksdb_writebatch_create()
+        self.database = database
+    }
+
+    deinit {
+        rocksdb_writebatch_destroy(handle)
+    }
+
+    public func put(_ family: String, _ key: [UInt8], _ value: [UInt8]) {
+        key.withUnsafeBufferPointer { keyBuffer in
+            value.withUnsafeBufferPointer { valueBuffer in
+                keyBuffer.withMemoryRebound(to: CChar.self) { k in
+                    valueBuffer.withMemoryRebound(to: CChar.self) { v in
+                        rocksdb_writebatch_put_cf(handle, database.family(family), k.baseAddress, k.count, v.baseAddress, v.count)
+                    }
+                }
+            }
+        }
+    }
+
+    public func delete(_ family: String, _ key: [UInt8]) {
+        key.withUnsafeBufferPointer { keyBuffer in
+            keyBuffer.withMemoryRebound(to: CChar.self) {
+                rocksdb_writebatch_delete_cf(handle, database.family(family), $0.baseAddress, $0.count)
+            }
+        }
+    }
+
+    /// Deletes every key in `[start, end)`.
+    public func deleteRange(_ family: String, from start: [UInt8], to end: [UInt8]) {
+        start.withUnsafeBufferPointer { startBuffer in
+            end.withUnsafeBufferPointer { endBuffer in
+                startBuffer.withMemoryRebound(to: CChar.self) { s in
+                    endBuffer.withMemoryRebound(to: CChar.self) { e in
+                        rocksdb_writebatch_delete_range_cf(handle, database.family(family), s.baseAddress, s.count, e.baseAddress, e.count)
+                    }
+                }
+            }
+        }
+    }
+}
