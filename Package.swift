@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
     ],
     targets: [
         // C shims: a module map and headers only.
@@ -32,6 +33,13 @@ let package = Package(
         // Seeded whole-cluster simulation of GreyRaft with faults and safety checkers.
         .target(name: "GreyRaftSim", dependencies: ["GreyRaft"]),
         .executableTarget(name: "grey-sim", dependencies: ["GreyRaftSim"], path: "cmd/grey-sim"),
+        .executableTarget(
+            name: "greyd",
+            dependencies: [
+                "GreyNode", "GreyRPC", "GreyRaft", "GreyStorage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "cmd/greyd"),
         .target(name: "GreyWire", dependencies: ["GreyProto"]),
         // Durable state on RocksDB: the Raft log, hard state and the state machine.
         .target(name: "GreyStorage", dependencies: ["CRocksDB", "GreyRaft", "GreyWire"]),
@@ -47,7 +55,16 @@ let package = Package(
 
         // Helpers shared by the test suites: repository paths, subprocesses, memory readings.
         .target(name: "GreyTestSupport", path: "Tests/GreyTestSupport"),
+        // The runtime: drives a Raft core with a clock, the RPC transport and storage.
+        .target(
+            name: "GreyNode",
+            dependencies: [
+                "GreyRaft", "GreyStorage", "GreyRPC", "GreyWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]),
         .testTarget(name: "GreyRaftTests", dependencies: ["GreyRaft", "GreyRaftSim", "GreyTestSupport"], exclude: ["testdata"]),
+        .testTarget(name: "GreyNodeTests", dependencies: ["GreyRPC", "GreyWire", "GreyTestSupport"]),
         .testTarget(name: "GreyStorageTests", dependencies: ["GreyStorage", "GreyRaft", "GreyTestSupport"]),
         .testTarget(name: "GreyWireTests", dependencies: ["GreyWire", "GreyProto", "GreyTestSupport"]),
         .testTarget(

@@ -9,6 +9,12 @@ public struct GRPCCallContext: Sendable {
     public let deadline: NIODeadline?
     /// The peer's address, when the socket knows it.
     public let remoteAddress: SocketAddress?
+
+    public init(path: String, deadline: NIODeadline?, remoteAddress: SocketAddress?) {
+        self.path = path
+        self.deadline = deadline
+        self.remoteAddress = remoteAddress
+    }
 }
 
 /// An error a handler throws that knows its gRPC status. Anything else a handler throws

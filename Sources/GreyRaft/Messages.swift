@@ -6,6 +6,14 @@ public struct RequestVote: Hashable, Sendable {
     public var preVote: Bool
     /// Sent after TimeoutNow: voters grant even while they still hear from a leader (§3.10).
     public var leadershipTransfer: Bool
+
+    public init(term: Term, lastLogIndex: LogIndex, lastLogTerm: Term, preVote: Bool, leadershipTransfer: Bool) {
+        self.term = term
+        self.lastLogIndex = lastLogIndex
+        self.lastLogTerm = lastLogTerm
+        self.preVote = preVote
+        self.leadershipTransfer = leadershipTransfer
+    }
 }
 
 /// A vote, or a pre-vote, granted or not.
@@ -13,6 +21,12 @@ public struct VoteResponse: Hashable, Sendable {
     public var term: Term
     public var granted: Bool
     public var preVote: Bool
+
+    public init(term: Term, granted: Bool, preVote: Bool) {
+        self.term = term
+        self.granted = granted
+        self.preVote = preVote
+    }
 }
 
 /// Replicates entries after `prevLogIndex`; with none it is a heartbeat.
@@ -24,6 +38,15 @@ public struct AppendEntries: Hashable, Sendable {
     public var leaderCommit: LogIndex
     /// Echoed back so the leader can tell which ReadIndex round a reply confirms.
     public var readContext: UInt64
+
+    public init(term: Term, prevLogIndex: LogIndex, prevLogTerm: Term, entries: [LogEntry], leaderCommit: LogIndex, readContext: UInt64) {
+        self.term = term
+        self.prevLogIndex = prevLogIndex
+        self.prevLogTerm = prevLogTerm
+        self.entries = entries
+        self.leaderCommit = leaderCommit
+        self.readContext = readContext
+    }
 }
 
 /// A follower's answer to AppendEntries.
@@ -39,6 +62,16 @@ public struct AppendResponse: Hashable, Sendable {
     public var conflictIndex: LogIndex
     public var conflictTerm: Term
     public var readContext: UInt64
+
+    public init(term: Term, success: Bool, matchIndex: LogIndex, rejectedIndex: LogIndex, conflictIndex: LogIndex, conflictTerm: Term, readContext: UInt64) {
+        self.term = term
+        self.success = success
+        self.matchIndex = matchIndex
+        self.rejectedIndex = rejectedIndex
+        self.conflictIndex = conflictIndex
+        self.conflictTerm = conflictTerm
+        self.readContext = readContext
+    }
 }
 
 /// A whole snapshot. The core fills in the metadata; the runtime attaches the state
@@ -47,6 +80,12 @@ public struct InstallSnapshot: Hashable, Sendable {
     public var term: Term
     public var metadata: SnapshotMetadata
     public var data: [UInt8]
+
+    public init(term: Term, metadata: SnapshotMetadata, data: [UInt8]) {
+        self.term = term
+        self.metadata = metadata
+        self.data = data
+    }
 }
 
 /// A follower's answer to InstallSnapshot.
@@ -54,11 +93,20 @@ public struct SnapshotResponse: Hashable, Sendable {
     public var term: Term
     /// The follower's last index after installing (or refusing) the snapshot.
     public var matchIndex: LogIndex
+
+    public init(term: Term, matchIndex: LogIndex) {
+        self.term = term
+        self.matchIndex = matchIndex
+    }
 }
 
 /// Tells a caught-up follower to campaign at once (leadership transfer, §3.10).
 public struct TimeoutNow: Hashable, Sendable {
     public var term: Term
+
+    public init(term: Term) {
+        self.term = term
+    }
 }
 
 /// Every message nodes exchange.

@@ -99,7 +99,13 @@ public struct RaftNode: Sendable {
         if message.term > term {
             switch message {
             case .requestVote(let request):
-                if inLeaderLease && !request.leadershipTransfer { return }  // stickiness (§6.2 / §9.6)
+                if inLeaderLease && !request.leadershipTransfer {
+                    // Stickiness (§6.2, §9.6): refuse while a leader is heard from. The refusal
+                    // carries our lower term, which the candidate ignores; answering at all keeps
+                    // every request paired with one reply, which RPC transports rely on.
+                    send(to: from, .voteResponse(VoteResponse(term: term, granted: false, preVote: request.preVote)), afterPersist: false)
+                    return
+                }
                 if !request.preVote { becomeFollower(term: message.term, leader: nil) }
             case .voteResponse(let response) where response.preVote && response.granted:
                 break  // a pre-vote grant carries the term we asked about; nobody changed term

@@ -4,8 +4,8 @@ import GreyWire
 /// Raft log entries on disk use the same protobuf messages as on the wire (`grey.v1.Entry`,
 /// with a `grey.v1.ConfigChange` as the data of configuration entries), so one codec,
 /// protobuf-c, reads both and `greyctl fsck` can decode a log with stock tools.
-enum LogEntryCodec {
-    static func encode(_ entry: LogEntry) -> [UInt8] {
+package enum LogEntryCodec {
+    package static func encode(_ entry: LogEntry) -> [UInt8] {
         let (type, data): (EntryType, [UInt8]) = switch entry.payload {
         case .command(let bytes): (.command, bytes)
         case .noop: (.noop, [])
@@ -14,7 +14,7 @@ enum LogEntryCodec {
         return Entry(term: entry.term.rawValue, index: entry.index.rawValue, type: type, data: data).encoded()
     }
 
-    static func decode(_ bytes: [UInt8]) throws(StorageError) -> LogEntry {
+    package static func decode(_ bytes: [UInt8]) throws(StorageError) -> LogEntry {
         let entry: Entry
         do {
             entry = try Entry(decoding: bytes)
@@ -37,7 +37,7 @@ enum LogEntryCodec {
         return LogEntry(term: Term(entry.term), index: LogIndex(entry.index), payload: payload)
     }
 
-    static func wireChange(_ change: GreyRaft.ConfigChange, _ result: GreyRaft.Configuration) -> GreyWire.ConfigChange {
+    package static func wireChange(_ change: GreyRaft.ConfigChange, _ result: GreyRaft.Configuration) -> GreyWire.ConfigChange {
         let (kind, address): (GreyWire.ConfigChange.Kind, String) = switch change {
         case .addLearner(_, let address): (.addLearner, address)
         case .promote: (.promote, "")
@@ -46,20 +46,20 @@ enum LogEntryCodec {
         return GreyWire.ConfigChange(kind: kind, nodeID: change.node.rawValue, address: address, result: wireConfiguration(result))
     }
 
-    static func wireConfiguration(_ configuration: GreyRaft.Configuration) -> GreyWire.Configuration {
+    package static func wireConfiguration(_ configuration: GreyRaft.Configuration) -> GreyWire.Configuration {
         GreyWire.Configuration(members: configuration.members.sorted().map { id in
             Member(id: id.rawValue, address: configuration.addresses[id] ?? "", role: configuration.voters.contains(id) ? .voter : .learner)
         })
     }
 
-    static func raftConfiguration(_ configuration: GreyWire.Configuration) -> GreyRaft.Configuration {
+    package static func raftConfiguration(_ configuration: GreyWire.Configuration) -> GreyRaft.Configuration {
         let voters = configuration.members.filter { $0.role == .voter }.map { NodeID($0.id) }
         let learners = configuration.members.filter { $0.role == .learner }.map { NodeID($0.id) }
         let addresses = Dictionary(configuration.members.filter { !$0.address.isEmpty }.map { (NodeID($0.id), $0.address) }, uniquingKeysWith: { $1 })
         return GreyRaft.Configuration(voters: Set(voters), learners: Set(learners), addresses: addresses)
     }
 
-    static func raftChange(_ change: GreyWire.ConfigChange) throws(StorageError) -> EntryPayload {
+    package static func raftChange(_ change: GreyWire.ConfigChange) throws(StorageError) -> EntryPayload {
         guard let result = change.result else { throw .corrupted("configuration entry for node \(change.nodeID) has no membership") }
         let id = NodeID(change.nodeID)
         let raftChange: GreyRaft.ConfigChange = switch change.kind {

@@ -19,6 +19,20 @@ public final class RaftStorage: @unchecked Sendable {
     static let snapshotKey = Array("snapshot".utf8)
     static let nodeIDKey = Array("node-id".utf8)
     static let appliedKey = Array("\u{0}applied-index".utf8)
+    static let bootstrapKey = Array("bootstrap-configuration".utf8)
+
+    /// The membership the cluster was formed with (the log holds only later changes).
+    public func bootstrapConfiguration() throws(StorageError) -> GreyRaft.Configuration? {
+        guard let bytes = try database.get("meta", Self.bootstrapKey) else { return nil }
+        guard let wire = try? GreyWire.Configuration(decoding: bytes) else { throw .corrupted("bootstrap configuration does not decode") }
+        return LogEntryCodec.raftConfiguration(wire)
+    }
+
+    public func saveBootstrapConfiguration(_ configuration: GreyRaft.Configuration) throws(StorageError) {
+        let batch = WriteBatch(for: database)
+        batch.put("meta", Self.bootstrapKey, LogEntryCodec.wireConfiguration(configuration).encoded())
+        try database.write(batch, sync: true)
+    }
 
     /// Opens the store in `directory`, creating it for a new node. Refuses a directory
     /// written by another node id, or one whose log has a gap.

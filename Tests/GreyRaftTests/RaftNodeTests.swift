@@ -58,7 +58,9 @@ struct RaftNodeTests {
         var voter = Self.node(1)
         voter.step(Envelope(from: 2, to: 1, message: .requestVote(RequestVote(term: 5, lastLogIndex: 0, lastLogTerm: 0, preVote: false, leadershipTransfer: false))))
         #expect(voter.term == 0)
-        #expect(voter.takeReady().messages.isEmpty)
+        let ready = voter.takeReady()
+        #expect(ready.messages.isEmpty && ready.hardState == nil)
+        #expect(ready.eagerMessages == [Envelope(from: 1, to: 2, message: .voteResponse(VoteResponse(term: 0, granted: false, preVote: false)))])
     }
 
     @Test("the leader's AppendEntries leave before its own write; the follower's ack waits for its write")

@@ -1,0 +1,342 @@
+import Dispatch
+import GreyRPC
+import GreyRaft
+import GreyStorage
+import GreyWire
+
+/// The runtime around one Raft core: it feeds the core ticks from a monotonic clock,
+/// messages from peers and requests from clients, and performs each `Ready` in the order the
+/// core requires — leader appends out at once, the log and hard state fsynced on the storage
+/// thread, then replies, then applies. Proposals that arrive while a write is in flight
+/// pile up in the core and go out together in the next `Ready`: one fsync for all of them.
+public actor GreyNode {
+    let configuration: NodeConfiguration
+    var raft: RaftNode
+    let storage: RaftStorage
+    private let storageQueue = DispatchQueue(label: "grey.storage")
+    private var peers: [NodeID: GRPCChannel] = [:]
+    private var processing = false
+    private var dirty = false
+    private var appliedIndex: LogIndex
+    private var proposals: [LogIndex: (term: Term, continuation: CheckedContinuation<KVOutcome, Error>)] = [:]
+    private var readWaiters: [UInt64: CheckedContinuation<LogIndex, Error>] = [:]
+    private var confirmedReads: [(index: LogIndex, continuation: CheckedContinuation<LogIndex, Error>)] = []
+    private var nextReadID: UInt64 = 1
+    private var replyWaiters: [NodeID: [(id: UInt64, kind: ReplyKind, continuation: CheckedContinuation<Message, Error>)]] = [:]
+    private var nextWaiterID: UInt64 = 1
+    private var tickTask: Task<Void, Never>?
+
+    enum ReplyKind { case vote, append }
+
+    /// Opens storage and restores the core from it. `bootstrap` is the founding membership
+    /// (used only when the data directory has none yet).
+    public init(configuration: NodeConfiguration, storage: RaftStorage, bootstrap: GreyRaft.Configuration) throws {
+        self.configuration = configuration
+        self.storage = storage
+        var durable = try storage.load()
+        if durable.hardState.commit < durable.appliedIndex { durable.appliedIndex = durable.hardState.commit }
+        var raftConfig = RaftConfig(id: configuration.id, seed: configuration.seed)
+        raftConfig.electionTimeoutTicks = configuration.electionTimeoutTicks
+        raftConfig.heartbeatIntervalTicks = configuration.heartbeatIntervalTicks
+        self.raft = RaftNode(config: raftConfig, bootstrap: bootstrap, durable: durable)
+        self.appliedIndex = durable.appliedIndex
+    }
+
+    /// Starts the clock.
+    public func start() {
+        tickTask = Task { [weak self] in
+            let clock = ContinuousClock()
+            var next = clock.now
+            while !Task.isCancelled {
+                next = next.advanced(by: NodeConfiguration.tick)
+                try? await clock.sleep(until: next)
+                guard let self else { return }
+                // Deliver every tick the clock says has passed, before any other input.
+                var missed = 0
+                while next.advanced(by: NodeConfiguration.tick) <= clock.now && missed < 1_000 {
+                    next = next.advanced(by: NodeConfiguration.tick)
+                    missed += 1
+                }
+                await self.tick(count: missed + 1)
+            }
+        }
+    }
+
+    public func stop() {
+        tickTask?.cancel()
+    }
+
+    func tick(count: Int) {
+        for _ in 0..<count { raft.tick() }
+        kick()
+    }
+
+    // MARK: - Status
+
+    /// What `GetClusterStatus` and `/status` report.
+    public func status() -> GetClusterStatusResponse {
+        let members = raft.configuration.members.sorted().map { id in
+            Member(
+                id: id.rawValue, address: raft.configuration.addresses[id] ?? "",
+                role: raft.configuration.voters.contains(id) ? .voter : .learner,
+                state: id == raft.leader ? .leader : (id == configuration.id ? Self.state(raft.role) : .follower),
+                matchIndex: raft.matchIndex(of: id)?.rawValue ?? 0, reachable: id == configuration.id || raft.role != .leader || raft.matchIndex(of: id) != nil)
+        }
+        return GetClusterStatusResponse(
+            nodeID: configuration.id.rawValue, leaderID: raft.leader?.rawValue ?? 0, term: raft.term.rawValue,
+            commitIndex: raft.commitIndex.rawValue, lastLogIndex: raft.log.lastIndex.rawValue, appliedIndex: appliedIndex.rawValue,
+            hasLeader: raft.leader != nil, members: members, state: Self.state(raft.role), snapshotIndex: raft.log.snapshotIndex.rawValue)
+    }
+
+    static func state(_ role: Role) -> MemberState {
+        switch role {
+        case .leader: .leader
+        case .candidate, .preCandidate: .candidate
+        case .follower: .follower
+        }
+    }
+
+    var header: ResponseHeader {
+        ResponseHeader(
+            nodeID: configuration.id.rawValue, leaderID: raft.leader?.rawValue ?? 0, hasLeader: raft.leader != nil,
+            term: raft.term.rawValue, appliedIndex: appliedIndex.rawValue)
+    }
+
+    /// The leader's address, if one is known and it is not us.
+    func leaderAddress() -> String? {
+        guard let leader = raft.leader, leader != configuration.id else { return nil }
+        return raft.configuration.addresses[leader]
+    }
+
+    var isLeader: Bool { raft.role == .leader }
+
+    // MARK: - Client operations (on the leader)
+
+    /// Proposes a write and waits until it is applied; returns its outcome and the header.
+    func write(_ command: KVCommand) async throws -> (KVOutcome, ResponseHeader) {
+        let placed: (index: LogIndex, term: Term)
+        do {
+            placed = try raft.propose(command.encoded())
+        } catch {
+            throw NodeError.raft(error)
+        }
+        kick()
+        let outcome = try await withCheckedThrowingContinuation { continuation in
+            proposals[placed.index] = (placed.term, continuation)
+        }
+        return (outcome, header)
+    }
+
+    /// Waits until a read at `level` may be served here; returns the index applied by then.
+    func awaitReadable(lease: Bool) async throws -> LogIndex {
+        let id = nextReadID
+        nextReadID += 1
+        raft.readIndex(requestID: id, lease: lease)
+        kick()
+        return try await withCheckedThrowingContinuation { continuation in
+            readWaiters[id] = continuation
+        }
+    }
+
+    func readValue(_ key: [UInt8]) throws -> [UInt8]? {
+        try storage.value(key)
+    }
+
+    // MARK: - Peer messages
+
+    /// Steps a request from a peer and waits for the core's reply to it.
+    func handle(_ envelope: Envelope, reply kind: ReplyKind?) async throws -> Message? {
+        raft.step(envelope)
+        kick()
+        guard let kind else { return nil }
+        let id = nextWaiterID
+        nextWaiterID += 1
+        let peer = envelope.from
+        // The core answers each request once, in order; a caller that gave up (deadline,
+        // vanished client) must leave the queue, or the next reply would be handed to it.
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                replyWaiters[peer, default: []].append((id, kind, continuation))
+            }
+        } onCancel: {
+            Task { await self.abandonWaiter(peer: peer, id: id) }
+        }
+    }
+
+    private func abandonWaiter(peer: NodeID, id: UInt64) {
+        guard let index = replyWaiters[peer]?.firstIndex(where: { $0.id == id }) else { return }
+        replyWaiters[peer]!.remove(at: index).continuation.resume(throwing: CancellationError())
+    }
+
+    func receive(_ envelope: Envelope) {
+        raft.step(envelope)
+        kick()
+    }
+
+    // MARK: - Driving the core
+
+    private func kick() {
+        guard !processing else {
+            dirty = true
+            return
+        }
+        processing = true
+        Task { await self.drain() }
+    }
+
+    private func drain() async {
+        repeat {
+            dirty = false
+            let ready = raft.takeReady()
+            if !ready.isEmpty { await perform(ready) }
+        } while dirty
+        processing = false
+    }
+
+    private func perform(_ ready: Ready) async {
+        for envelope in ready.eagerMessages { dispatch(envelope) }
+        if ready.needsPersistence {
+            do {
+                try await onStorage { try self.storage.persist(ready) }
+            } catch {
+                // A node that cannot write its log must not go on acknowledging anything.
+                fatalError("\(configuration.id): cannot persist the Raft log: \(error)")
+            }
+            if let last = ready.entries.last {
+                raft.persisted(through: last.index, term: last.term)
+                dirty = true
+            }
+        }
+        for envelope in ready.messages { dispatch(envelope) }
+        if !ready.committed.isEmpty { await apply(ready.committed) }
+        for read in ready.readStates {
+            if let waiter = readWaiters.removeValue(forKey: read.requestID) { confirmedReads.append((read.index, waiter)) }
+        }
+        for event in ready.events {
+            if case .readFailed(let id, let error) = event { readWaiters.removeValue(forKey: id)?.resume(throwing: NodeError.raft(error)) }
+        }
+        serveConfirmedReads()
+    }
+
+    private func serveConfirmedReads() {
+        let servable = confirmedReads.filter { $0.index <= appliedIndex }
+        confirmedReads.removeAll { $0.index <= appliedIndex }
+        for read in servable { read.continuation.resume(returning: appliedIndex) }
+    }
+
+    /// Applies committed entries to the state machine in one batch with the new applied index.
+    private func apply(_ entries: [LogEntry]) async {
+        var overlay: [[UInt8]: [UInt8]?] = [:]
+        var changes: [(key: [UInt8], value: [UInt8]?)] = []
+        var outcomes: [(LogEntry, KVOutcome)] = []
+        func current(_ key: [UInt8]) -> [UInt8]? {
+            if let pending = overlay[key] { return pending }
+            return try? storage.value(key)
+        }
+        for entry in entries {
+            guard case .command(let bytes) = entry.payload, let command = KVCommand(bytes) else { continue }
+            switch command {
+            case .put(let request):
+                overlay[request.key] = .some(request.value)
+                changes.append((request.key, request.value))
+                outcomes.append((entry, .put))
+            case .delete(let request):
+                let existed = current(request.key) != nil
+                overlay[request.key] = .some(nil)
+                changes.append((request.key, nil))
+                outcomes.append((entry, .deleted(existed: existed)))
+            case .compareAndSwap(let request):
+                let value = current(request.key)
+                let matches = request.expectAbsent ? value == nil : value == request.expectedValue
+                if matches {
+                    overlay[request.key] = .some(request.newValue)
+                    changes.append((request.key, request.newValue))
+                }
+                outcomes.append((entry, .swapped(succeeded: matches, current: value)))
+            }
+        }
+        let last = entries.last!.index
+        let batch = changes
+        do {
+            try await onStorage { try self.storage.apply(batch, appliedIndex: last) }
+        } catch {
+            fatalError("\(configuration.id): cannot apply to the state machine: \(error)")
+        }
+        appliedIndex = last
+        for entry in entries {
+            guard let proposal = proposals.removeValue(forKey: entry.index) else { continue }
+            if proposal.term == entry.term, let outcome = outcomes.first(where: { $0.0.index == entry.index })?.1 {
+                proposal.continuation.resume(returning: outcome)
+            } else {
+                proposal.continuation.resume(throwing: NodeError.raft(.dropped))
+            }
+        }
+    }
+
+    /// Sends a request to its peer, or hands a reply to the RPC waiting for it.
+    private func dispatch(_ envelope: Envelope) {
+        switch envelope.message {
+        case .voteResponse, .appendResponse, .snapshotResponse:
+            let kind: ReplyKind = if case .voteResponse = envelope.message { .vote } else { .append }
+            if let index = replyWaiters[envelope.to]?.firstIndex(where: { $0.kind == kind }) {
+                let waiter = replyWaiters[envelope.to]!.remove(at: index)
+                waiter.continuation.resume(returning: envelope.message)
+            }
+        case .requestVote, .appendEntries, .timeoutNow, .installSnapshot:
+            guard let channel = channel(to: envelope.to) else { return }
+            let from = configuration.id
+            let timeout = configuration.electionTimeout
+            Task {
+                guard let reply = try? await Self.call(channel, envelope, from: from, timeout: timeout) else { return }
+                self.receive(Envelope(from: envelope.to, to: from, message: reply))
+            }
+        }
+    }
+
+    private func channel(to peer: NodeID) -> GRPCChannel? {
+        if let channel = peers[peer] { return channel }
+        guard let address = raft.configuration.addresses[peer], let channel = try? GRPCChannel(target: address) else { return nil }
+        peers[peer] = channel
+        return channel
+    }
+
+    private static func call(_ channel: GRPCChannel, _ envelope: Envelope, from: NodeID, timeout: Duration) async throws -> Message? {
+        switch envelope.message {
+        case .requestVote(let request):
+            let response = try await channel.call(ClusterMethods.requestVote, RaftWireMapping.requestVote(request, from: from), timeout: timeout)
+            return .voteResponse(RaftWireMapping.voteResponse(response))
+        case .appendEntries(let append):
+            let response = try await channel.call(ClusterMethods.appendEntries, RaftWireMapping.appendEntries(append, from: from), timeout: timeout * 4)
+            return .appendResponse(RaftWireMapping.appendResponse(response))
+        case .timeoutNow(let request):
+            _ = try await channel.call(ClusterMethods.timeoutNow, TimeoutNowRequest(term: request.term.rawValue, leaderID: from.rawValue), timeout: timeout)
+            return nil
+        default:
+            return nil  // snapshots are sent only after log compaction, which this runtime does not do yet
+        }
+    }
+
+    private func onStorage<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            storageQueue.async {
+                continuation.resume(with: Result { try work() })
+            }
+        }
+    }
+}
+
+/// Failures a client of the node can see.
+enum NodeError: Error, GRPCStatusConvertible {
+    case raft(RaftError)
+    case noLeader
+
+    var grpcStatus: GRPCStatus {
+        switch self {
+        case .raft(.notLeader), .noLeader: GRPCStatus(.unavailable, "no leader available")
+        case .raft(.quorumUnavailable): GRPCStatus(.unavailable, "quorum not available")
+        case .raft(.transferInProgress): GRPCStatus(.unavailable, "leadership transfer in progress")
+        case .raft(.dropped): GRPCStatus(.unavailable, "write dropped by a leader change; it was not applied")
+        case .raft(let error): GRPCStatus(.failedPrecondition, error.description)
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import GreyRPC
+import GreyRaft
+import GreyWire
+import NIOCore
+
+/// The gRPC methods a node serves: KV for clients (forwarded to the leader from any node)
+/// and ClusterService for peers and operators.
+public enum NodeServices {
+    public static func router(for handle: NodeHandle) -> GRPCRouter {
+        var router = GRPCRouter()
+        let forwarder = LeaderForwarder()
+        router.register(KVMethods.put) { request, context in
+            let node = try await handle.node()
+            guard !request.key.isEmpty else { throw GRPCStatus(.invalidArgument, "key must not be empty") }
+            if let leader = try await forwarder.leaderChannel(node) { return try await leader.call(KVMethods.put, request, timeout: remaining(context)) }
+            let (_, header) = try await node.write(.put(request))
+            return PutResponse(header: header)
+        }
+        router.register(KVMethods.delete) { request, context in
+            let node = try await handle.node()
+            guard !request.key.isEmpty else { throw GRPCStatus(.invalidArgument, "key must not be empty") }
+            if let leader = try await forwarder.leaderChannel(node) { return try await leader.call(KVMethods.delete, request, timeout: remaining(context)) }
+            let (outcome, header) = try await node.write(.delete(request))
+            guard case .deleted(let existed) = outcome else { throw GRPCStatus(.internal, "unexpected outcome") }
+            return DeleteResponse(header: header, deleted: existed)
+        }
+        router.register(KVMethods.compareAndSwap) { request, context in
+            let node = try await handle.node()
+            guard !request.key.isEmpty else { throw GRPCStatus(.invalidArgument, "key must not be empty") }
+            if let leader = try await forwarder.leaderChannel(node) { return try await leader.call(KVMethods.compareAndSwap, request, timeout: remaining(context)) }
+            let (outcome, header) = try await node.write(.compareAndSwap(request))
+            guard case let .swapped(succeeded, current) = outcome else { throw GRPCStatus(.internal, "unexpected outcome") }
+            return CompareAndSwapResponse(header: header, succeeded: succeeded, currentFound: current != nil, currentValue: current ?? [])
+        }
+        router.register(KVMethods.get) { request, context in
+            let node = try await handle.node()
+            guard !request.key.isEmpty else { throw GRPCStatus(.invalidArgument, "key must not be empty") }
+            if request.consistency != .stale {
+                if let leader = try await forwarder.leaderChannel(node) { return try await leader.call(KVMethods.get, request, timeout: remaining(context)) }
+                _ = try await node.awaitReadable(lease: request.consistency == .lease)
+            }
+            let value = try await node.readValue(request.key)
+            return GetResponse(header: await node.header, found: value != nil, value: value ?? [])
+        }
+        router.register(ClusterMethods.requestVote) { request, _ in
+            let node = try await handle.node()
+            let envelope = Envelope(from: NodeID(request.candidateID), to: node.configuration.id, message: .requestVote(RaftWireMapping.requestVote(request)))
+            guard case .voteResponse(let response)? = try await node.handle(envelope, reply: .vote) else { throw GRPCStatus(.internal, "no vote") }
+            return RaftWireMapping.voteResponse(response, from: node.configuration.id)
+        }
+        router.register(ClusterMethods.appendEntries) { request, _ in
+            let node = try await handle.node()
+            let append = try RaftWireMapping.appendEntries(request)
+            let envelope = Envelope(from: NodeID(request.leaderID), to: node.configuration.id, message: .appendEntries(append))
+            guard case .appendResponse(let response)? = try await node.handle(envelope, reply: .append) else { throw GRPCStatus(.internal, "no reply") }
+            return RaftWireMapping.appendResponse(response, from: node.configuration.id)
+        }
+        router.register(ClusterMethods.timeoutNow) { request, _ in
+            let node = try await handle.node()
+            let envelope = Envelope(from: NodeID(request.leaderID), to: node.configuration.id, message: .timeoutNow(TimeoutNow(term: Term(request.term))))
+            _ = try await node.handle(envelope, reply: nil)
+            return TimeoutNowResponse(term: request.term)
+        }
+        router.register(ClusterMethods.getClusterStatus) { _, _ in
+            // While it waits for its peers a node still says who it is: that is how they find it.
+            guard let node = await handle.startedNode else { return GetClusterStatusResponse(nodeID: handle.id.rawValue) }
+            return await node.status()
+        }
+        return router
+    }
+
+    /// How long a forwarded call may take: what the caller allows, or five seconds.
+    static func remaining(_ context: GRPCCallContext) -> Duration {
+        guard let deadline = context.deadline else { return .seconds(5) }
+        let nanoseconds = (deadline - NIODeadline.now()).nanoseconds
+        return .nanoseconds(max(nanoseconds, 1_000_000))
+    }
+}
+
+/// The node behind the server, which exists only once the founding members have found
+/// each other; until then calls get UNAVAILABLE and GetClusterStatus answers with the id.
+public actor NodeHandle {
+    public nonisolated let id: NodeID
+    public private(set) var startedNode: GreyNode?
+
+    public init(id: NodeID) {
+        self.id = id
+    }
+
+    public func set(_ node: GreyNode) {
+        startedNode = node
+    }
+
+    func node() throws -> GreyNode {
+        guard let startedNode else { throw GRPCStatus(.unavailable, "node \(id.rawValue) is starting: waiting for its peers") }
+        return startedNode
+    }
+}
+
+/// Channels to whichever node leads, reused across calls.
+final class LeaderForwarder: Sendable {
+    private let channels = ChannelCache()
+
+    /// The leader's channel when another node leads; nil when this node leads.
+    func leaderChannel(_ node: GreyNode) async throws -> GRPCChannel? {
+        if await node.isLeader { return nil }
+        guard let address = await node.leaderAddress() else { throw NodeError.noLeader }
+        return try channels.channel(to: address)
+    }
+}

@@ -1,0 +1,91 @@
+import GreyRPC
+import GreyWire
+
+/// The HTTP/1.1 routes on the gRPC port: `/health`, `/status` (JSON, snake_case fields of
+/// GetClusterStatusResponse), `/put` and `/get` for curl.
+public struct NodeSideDoor: HTTPSideDoor {
+    let handle: NodeHandle
+    let router: GRPCRouter
+
+    public init(handle: NodeHandle, router: GRPCRouter) {
+        self.handle = handle
+        self.router = router
+    }
+
+    public func handle(_ request: SideDoorRequest) async -> SideDoorResponse {
+        switch (request.method, request.path) {
+        case ("GET", "/health"):
+            guard let node = await handle.startedNode else { return SideDoorResponse(status: 503, text: "starting\n") }
+            let status = await node.status()
+            return status.hasLeader
+                ? SideDoorResponse(status: 200, text: "ok\n")
+                : SideDoorResponse(status: 503, text: "no leader\n")
+        case ("GET", "/status"):
+            guard let node = await handle.startedNode else {
+                return SideDoorResponse(status: 200, contentType: "application/json", text: Self.json(GetClusterStatusResponse(nodeID: handle.id.rawValue)))
+            }
+            return SideDoorResponse(status: 200, contentType: "application/json", text: Self.json(await node.status()))
+        case ("POST", "/put"):
+            guard let (key, value) = Self.parsePut(request.body) else {
+                return SideDoorResponse(status: 400, text: "body must be {\"key\":\"..\",\"value\":\"..\"}\n")
+            }
+            return await call(KVMethods.put.path, PutRequest(key: Array(key.utf8), value: Array(value.utf8)).encoded()) { _ in "{\"ok\":true}\n" }
+        case ("GET", "/get"):
+            guard let key = request.query["key"], !key.isEmpty else { return SideDoorResponse(status: 400, text: "missing key\n") }
+            let consistency: ReadConsistency = switch request.query["consistency"] {
+            case "stale": .stale
+            case "lease": .lease
+            default: .linearizable
+            }
+            return await call(KVMethods.get.path, GetRequest(key: Array(key.utf8), consistency: consistency).encoded()) { bytes in
+                guard let response = try? GetResponse(decoding: bytes), response.found else { return nil }
+                return String(decoding: response.value, as: UTF8.self)
+            }
+        default:
+            return SideDoorResponse(status: 404, text: "no route \(request.method) \(request.path)\n")
+        }
+    }
+
+    /// Runs a KV method through the same handler gRPC clients reach.
+    private func call(_ path: String, _ request: [UInt8], render: ([UInt8]) -> String?) async -> SideDoorResponse {
+        guard let handler = router.handler(for: path) else { return SideDoorResponse(status: 500, text: "no handler\n") }
+        switch await handler(request, GRPCCallContext(path: path, deadline: nil, remoteAddress: nil)) {
+        case .success(let bytes):
+            guard let body = render(bytes) else { return SideDoorResponse(status: 404, text: "not found\n") }
+            return SideDoorResponse(status: 200, text: body)
+        case .failure(let status):
+            let code = status.code == GRPCStatus.Code.invalidArgument ? 400 : status.code == GRPCStatus.Code.unavailable ? 503 : 500
+            return SideDoorResponse(status: code, text: status.message + "\n")
+        }
+    }
+
+    static func parsePut(_ body: [UInt8]) -> (String, String)? {
+        // A deliberately small JSON reader for two string fields; Foundation's parser is not
+        // linked into the node for this one route.
+        let text = String(decoding: body, as: UTF8.self)
+        func field(_ name: String) -> String? {
+            let marker = "\"\(name)\""
+            guard let start = text.indices.first(where: { text[$0...].hasPrefix(marker) }) else { return nil }
+            let rest = text[text.index(start, offsetBy: marker.count)...].drop { $0 == " " || $0 == ":" }
+            guard rest.first == "\"" else { return nil }
+            var value = ""
+            var escaped = false
+            for character in rest.dropFirst() {
+                if escaped { value.append(character); escaped = false; continue }
+                if character == "\\" { escaped = true; continue }
+                if character == "\"" { return value }
+                value.append(character)
+            }
+            return nil
+        }
+        guard let key = field("key"), let value = field("value") else { return nil }
+        return (key, value)
+    }
+
+    static func json(_ status: GetClusterStatusResponse) -> String {
+        let members = status.members.map { member in
+            "{\"id\":\(member.id),\"address\":\"\(member.address)\",\"role\":\"\(member.role == .voter ? "voter" : "learner")\",\"state\":\"\(member.state)\",\"match_index\":\(member.matchIndex),\"reachable\":\(member.reachable)}"
+        }.joined(separator: ",")
+        return "{\"node_id\":\(status.nodeID),\"leader_id\":\(status.leaderID),\"has_leader\":\(status.hasLeader),\"term\":\(status.term),\"commit_index\":\(status.commitIndex),\"last_log_index\":\(status.lastLogIndex),\"applied_index\":\(status.appliedIndex),\"state\":\"\(status.state)\",\"members\":[\(members)]}\n"
+    }
+}

@@ -1,0 +1,22 @@
+/// Parsers for the values of greyd's settings, shared by its flags, environment and tools.
+public enum SettingParsing {
+    /// `host:port` (IPv6 hosts in brackets) split into host and port, or nil.
+    public static func hostPort(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), colon != text.startIndex,
+            let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    /// `150ms`, `2s`, `1m`, `500us`: a positive duration, or nil.
+    public static func duration(_ text: String) -> Duration? {
+        let units: [(String, Duration)] = [("ms", .milliseconds(1)), ("us", .microseconds(1)), ("s", .seconds(1)), ("m", .seconds(60))]
+        for (suffix, unit) in units where text.hasSuffix(suffix) {
+            guard let amount = Int(text.dropLast(suffix.count)), amount > 0 else { return nil }
+            return unit * amount
+        }
+        return nil
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import GreyRPC
+import GreyTestSupport
+import GreyWire
+import Testing
+
+/// Real `greyd` processes on loopback, as a user starts them.
+final class GreydCluster: @unchecked Sendable {
+    // @unchecked Sendable: used from one test at a time; processes are only touched by it.
+    let basePort: Int
+    let directory: URL
+    var processes: [Int: Process] = [:]
+    let count: Int
+
+    static let binary = RepositoryPaths.root.appendingPathComponent(".build/debug/greyd")
+
+    init(count: Int) throws {
+        self.count = count
+        basePort = 20_000 + Int.random(in: 0..<2_000) * 10
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("greyd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for node in 0..<count { try start(node) }
+    }
+
+    func address(_ node: Int) -> String { "127.0.0.1:\(basePort + node)" }
+
+    func start(_ node: Int) throws {
+        let process = Process()
+        process.executableURL = Self.binary
+        var environment = ProcessInfo.processInfo.environment
+        environment["GREY_NODE_ID"] = String(node)
+        environment["GREY_LISTEN_ADDR"] = address(node)
+        environment["GREY_CLUSTER_PEERS"] = (0..<count).filter { $0 != node }.map(address).joined(separator: ",")
+        environment["GREY_DATA_DIR"] = directory.appendingPathComponent("node-\(node)").path
+        process.environment = environment
+        let log = directory.appendingPathComponent("node-\(node).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.standardError = handle
+        process.standardOutput = handle
+        try process.run()
+        processes[node] = process
+    }
+
+    func kill(_ node: Int, signal: Int32 = SIGKILL) {
+        guard let process = processes.removeValue(forKey: node) else { return }
+        Foundation.kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+    }
+
+    func stopAll() {
+        for node in Array(processes.keys) { kill(node, signal: SIGTERM) }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func channel(_ node: Int) throws -> GRPCChannel { try GRPCChannel(target: address(node)) }
+
+    /// Polls until some live node reports a leader that every live node agrees on.
+    func waitForLeader(within limit: Duration = .seconds(10)) async throws -> Int {
+        let deadline = ContinuousClock.now + limit
+        var seen: [String] = []
+        while ContinuousClock.now < deadline {
+            var leaders: Set<UInt64> = []
+            var answered = 0
+            seen = []
+            for node in processes.keys.sorted() {
+                do {
+                    let status = try await channel(node).call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .milliseconds(300))
+                    seen.append("n\(node): \(status.state) term \(status.term) leader \(status.hasLeader ? String(status.leaderID) : "none")")
+                    if status.hasLeader {
+                        leaders.insert(status.leaderID)
+                        answered += 1
+                    }
+                } catch {
+                    seen.append("n\(node): \(error)")
+                }
+            }
+            if answered == processes.count, leaders.count == 1, let leader = leaders.first, processes[Int(leader)] != nil { return Int(leader) }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw GRPCStatus(.unavailable, "no agreed leader within \(limit): \(seen.joined(separator: "; "))")
+    }
+}
+
+@Suite("greyd processes on loopback", .serialized)
+struct GreydProcessTests {
+    @Test("three nodes form a cluster; a write on one node is read on every node")
+    func formationAndReplication() async throws {
+        let cluster = try GreydCluster(count: 3)
+        defer { cluster.stopAll() }
+        let leader = try await cluster.waitForLeader()
+        let follower = (leader + 1) % 3
+        let put = try await cluster.channel(follower).call(KVMethods.put, PutRequest(key: Array("test-key".utf8), value: Array("test-value".utf8)), timeout: .seconds(5))
+        #expect(put.header?.leaderID == UInt64(leader))
+        for node in 0..<3 {
+            let got = try await cluster.channel(node).call(KVMethods.get, GetRequest(key: Array("test-key".utf8)), timeout: .seconds(5))
+            #expect(got.found && got.value == Array("test-value".utf8), "node \(node)")
+        }
+    }
+
+    @Test("kill -9 of the leader: a new leader takes writes within a second; the old one rejoins and catches up")
+    func leaderFailover() async throws {
+        let cluster = try GreydCluster(count: 3)
+        defer { cluster.stopAll() }
+        let leader = try await cluster.waitForLeader()
+        let survivor = (leader + 1) % 3
+        for index in 0..<20 {
+            _ = try await cluster.channel(survivor).call(KVMethods.put, PutRequest(key: Array("k\(index)".utf8), value: [UInt8(index)]), timeout: .seconds(5))
+        }
+        cluster.kill(leader)
+        let killedAt = ContinuousClock.now
+        var acknowledgedAfter: Duration? = nil
+        while ContinuousClock.now - killedAt < .seconds(5) {
+            if (try? await cluster.channel(survivor).call(KVMethods.put, PutRequest(key: Array("after".utf8), value: [1]), timeout: .milliseconds(300))) != nil {
+                acknowledgedAfter = ContinuousClock.now - killedAt
+                break
+            }
+        }
+        let failover = try #require(acknowledgedAfter, "no write was acknowledged within 5 s of killing the leader")
+        #expect(failover < .seconds(1), "first acknowledged write \(failover) after kill -9")
+        try cluster.start(leader)
+        _ = try await cluster.waitForLeader()
+        var caughtUp = false
+        for _ in 0..<100 where !caughtUp {
+            let got = try? await cluster.channel(leader).call(KVMethods.get, GetRequest(key: Array("after".utf8), consistency: .stale), timeout: .milliseconds(300))
+            caughtUp = got?.found == true
+            if !caughtUp { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(caughtUp, "the restarted node never caught up")
+        let status = try await cluster.channel(leader).call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .seconds(1))
+        #expect(status.state == .follower)
+    }
+
+    @Test("with two of three nodes down writes fail with UNAVAILABLE; after a restart they succeed")
+    func quorumLoss() async throws {
+        let cluster = try GreydCluster(count: 3)
+        defer { cluster.stopAll() }
+        let leader = try await cluster.waitForLeader()
+        let others = (0..<3).filter { $0 != leader }
+        cluster.kill(others[0])
+        cluster.kill(others[1])
+        let refused = await #expect(throws: GRPCStatus.self) {
+            try await cluster.channel(leader).call(KVMethods.put, PutRequest(key: [1], value: [1]), timeout: .seconds(2))
+        }
+        #expect(refused?.code == .unavailable || refused?.code == .deadlineExceeded, "\(String(describing: refused))")
+        try cluster.start(others[0])
+        _ = try await cluster.waitForLeader()
+        var written = false
+        for _ in 0..<50 where !written {
+            written = (try? await cluster.channel(leader).call(KVMethods.put, PutRequest(key: [1], value: [2]), timeout: .milliseconds(500))) != nil
+        }
+        #expect(written)
+    }
+}

@@ -1,0 +1,143 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import GreyNode
+import GreyRPC
+import GreyRaft
+import GreyStorage
+
+/// greyd: one Grey server. Settings come from flags, else GREY_* environment variables,
+/// else defaults (DESIGN §3).
+@main
+struct Greyd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "greyd", abstract: "Run one node of a Grey cluster.",
+        discussion: "Every flag can also be given as the environment variable named in its help; the flag wins.")
+
+    @Option(name: .customLong("node-id"), help: "This node's id (GREY_NODE_ID, default 0).") var nodeID: String?
+    @Option(name: .long, help: "host:port for gRPC and HTTP (GREY_LISTEN_ADDR, default 0.0.0.0:5000).") var listen: String?
+    @Option(name: .long, help: "Comma-separated addresses of the other initial members (GREY_CLUSTER_PEERS).") var peers: String?
+    @Option(name: .customLong("data-dir"), help: "Where this node keeps its data (GREY_DATA_DIR, default ./data/node-ID).") var dataDir: String?
+    @Option(name: .long, help: "Address peers use to reach this node (GREY_ADVERTISE_ADDR, default the listen address).") var advertise: String?
+    @Option(name: .customLong("election-timeout"), help: "Election timeout, randomised up to 2x (GREY_ELECTION_TIMEOUT, default 150ms).") var electionTimeout: String?
+    @Option(name: .customLong("heartbeat-interval"), help: "Leader heartbeat interval (GREY_HEARTBEAT_INTERVAL, default 50ms).") var heartbeatInterval: String?
+    @Option(name: .long, help: "Seed for election timers, for reproducible tests (GREY_SEED, default random).") var seed: String?
+    @Option(name: .customLong("log-level"), help: "error, warning, info or debug (GREY_LOG_LEVEL, default info).") var logLevel: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        func setting(_ flag: String?, _ name: String) -> String? {
+            flag ?? environment[name].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        guard let id = UInt64(setting(nodeID, "GREY_NODE_ID") ?? "0") else { fail("GREY_NODE_ID must be a non-negative integer") }
+        let listenAddress = setting(listen, "GREY_LISTEN_ADDR") ?? "0.0.0.0:5000"
+        guard let (host, port) = SettingParsing.hostPort(listenAddress) else { fail("listen address '\(listenAddress)' is not host:port") }
+        let peerList = (setting(peers, "GREY_CLUSTER_PEERS") ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for peer in peerList where SettingParsing.hostPort(peer) == nil { fail("peer '\(peer)' is not host:port") }
+        let advertised = setting(advertise, "GREY_ADVERTISE_ADDR") ?? (host == "0.0.0.0" ? "127.0.0.1:\(port)" : listenAddress)
+        guard let election = SettingParsing.duration(setting(electionTimeout, "GREY_ELECTION_TIMEOUT") ?? "150ms") else {
+            fail("election timeout must look like 150ms or 1s")
+        }
+        guard let heartbeat = SettingParsing.duration(setting(heartbeatInterval, "GREY_HEARTBEAT_INTERVAL") ?? "50ms") else {
+            fail("heartbeat interval must look like 50ms")
+        }
+        guard heartbeat * 2 <= election else { fail("the heartbeat interval must be at most half the election timeout") }
+        let seedText = setting(seed, "GREY_SEED")
+        guard seedText == nil || UInt64(seedText!) != nil else { fail("GREY_SEED must be a non-negative integer") }
+        let seedValue = seedText.flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
+        let directory = setting(dataDir, "GREY_DATA_DIR") ?? "./data/node-\(id)"
+        let quiet = (setting(logLevel, "GREY_LOG_LEVEL") ?? "info") == "error"
+        let log: @Sendable (String) -> Void = { message in
+            if !quiet { FileHandle.standardError.write(Data("greyd[\(id)] \(message)\n".utf8)) }
+        }
+
+        var nodeConfiguration = NodeConfiguration(
+            id: NodeID(id), listenHost: host, listenPort: port, advertiseAddress: advertised, peers: peerList,
+            dataDirectory: directory, seed: seedValue)
+        nodeConfiguration.electionTimeout = election
+        nodeConfiguration.heartbeatInterval = heartbeat
+
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            fail("cannot create data directory \(directory): \(error.localizedDescription)")
+        }
+        let storage: RaftStorage
+        do {
+            storage = try RaftStorage(directory: directory, nodeID: NodeID(id))
+        } catch {
+            fail("\(error)")
+        }
+        let handle = NodeHandle(id: NodeID(id))
+        let router = NodeServices.router(for: handle)
+        let server: GRPCServer
+        do {
+            server = try await GRPCServer.start(
+                configuration: .init(host: host, port: port), router: router, sideDoor: NodeSideDoor(handle: handle, router: router))
+        } catch {
+            fail("cannot listen on \(listenAddress): \(error)")
+        }
+        log("listening on \(listenAddress), data in \(directory)")
+        let founding: Configuration
+        do {
+            founding = try await Bootstrap.configuration(for: nodeConfiguration, storage: storage, log: log)
+        } catch {
+            fail("\(error)")
+        }
+        let node = try GreyNode(configuration: nodeConfiguration, storage: storage, bootstrap: founding)
+        await handle.set(node)
+        await node.start()
+        log("member of a cluster of \(founding.voters.sorted().map { "\($0.rawValue)@\(founding.addresses[$0] ?? "?")" }.joined(separator: ", ")); serving")
+
+        await waitForTerminationSignal()
+        log("shutting down")
+        await node.stop()
+        try? await server.close()
+    }
+
+    func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("greyd: \(message)\n".utf8))
+        Foundation.exit(2)
+    }
+}
+
+/// Suspends until SIGTERM or SIGINT arrives.
+func waitForTerminationSignal() async {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        let queue = DispatchQueue(label: "grey.signals")
+        var sources: [DispatchSourceSignal] = []
+        let resumed = ManagedFlag()
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+            source.setEventHandler {
+                if resumed.setOnce() { continuation.resume() }
+            }
+            source.resume()
+            sources.append(source)
+        }
+        SignalSources.keep(sources)
+    }
+}
+
+/// Keeps signal sources alive for the life of the process.
+enum SignalSources {
+    nonisolated(unsafe) static var all: [DispatchSourceSignal] = []
+    static func keep(_ sources: [DispatchSourceSignal]) { all += sources }
+}
+
+/// A flag that can be set once, from any thread.
+final class ManagedFlag: @unchecked Sendable {
+    // @unchecked Sendable: the only state is guarded by the lock.
+    private let lock = NSLock()
+    private var set = false
+
+    func setOnce() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if set { return false }
+        set = true
+        return true
+    }
+}
