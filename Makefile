@@ -21,12 +21,14 @@ setup:
 build: setup
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 
-## test: the whole default test suite (what CI runs): Swift tests, then the Raft simulation
-## (500 mixed seeds, 300 hostile ones, and every deliberately broken variant must be caught)
+## test: the whole default test suite (what CI runs): Swift tests, the README walkthrough with
+## real greyd processes, then the Raft simulation (500 mixed seeds, 300 hostile ones, and every
+## deliberately broken variant must be caught)
 SEEDS ?= 500
 test: build sim-build
 	swift test --skip-build 2>&1 | tee .build/test-output.txt | grep -vE '^(◇|↳|\[)' ; \
 	  exit $${PIPESTATUS[0]}
+	tools/walkthrough.sh
 	.build/release/grey-sim --seeds $(SEEDS)
 	.build/release/grey-sim --hostile --seeds 300 --first 100001
 	for variant in forget-vote read-without-quorum skip-log-check; do \

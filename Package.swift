@@ -40,6 +40,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "cmd/greyd"),
+        .executableTarget(
+            name: "greyctl",
+            dependencies: [
+                "GreyRPC", "GreyWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "cmd/greyctl"),
         .target(name: "GreyWire", dependencies: ["GreyProto"]),
         // Durable state on RocksDB: the Raft log, hard state and the state machine.
         .target(name: "GreyStorage", dependencies: ["CRocksDB", "GreyRaft", "GreyWire"]),

@@ -1,0 +1,95 @@
+import ArgumentParser
+import GreyRPC
+import GreyWire
+
+struct Cluster: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Inspect the cluster.", subcommands: [Status.self, Leader.self, Members.self, LogStatus.self])
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Leader, term and every node's role and log index.")
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            try await reporting {
+                let statuses = await options.statuses()
+                if options.output == .json {
+                    printJSON(statuses.map { endpoint, result -> [String: Any] in
+                        switch result {
+                        case .success(let status): return ["endpoint": endpoint, "node_id": status.nodeID, "state": status.state.name, "term": status.term, "leader_id": status.leaderID, "has_leader": status.hasLeader, "commit_index": status.commitIndex, "last_log_index": status.lastLogIndex, "applied_index": status.appliedIndex]
+                        case .failure(let error): return ["endpoint": endpoint, "error": CLIError(error).description]
+                        }
+                    })
+                    return
+                }
+                printTable(["ENDPOINT", "NODE", "STATE", "TERM", "LEADER", "COMMIT", "LAST LOG", "APPLIED"], statuses.map { endpoint, result in
+                    switch result {
+                    case .success(let s): [endpoint, "\(s.nodeID)", s.state.name, "\(s.term)", s.hasLeader ? "\(s.leaderID)" : "none", "\(s.commitIndex)", "\(s.lastLogIndex)", "\(s.appliedIndex)"]
+                    case .failure(let error): [endpoint, "-", "down", "-", "-", "-", "-", CLIError(error).description]
+                    }
+                })
+                if !statuses.contains(where: { if case .success = $0.1 { true } else { false } }) {
+                    throw ValidationError("no endpoint answered")
+                }
+            }
+        }
+    }
+
+    struct Leader: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Which node leads.")
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            try await reporting {
+                let status = try await options.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest())
+                guard status.hasLeader else { throw CLIError(GRPCStatus(.unavailable, "no leader")) }
+                let address = status.members.first { $0.id == status.leaderID }?.address ?? "?"
+                if options.output == .json {
+                    printJSON(["leader_id": status.leaderID, "address": address, "term": status.term])
+                } else {
+                    print("leader: node \(status.leaderID) at \(address) (term \(status.term))")
+                }
+            }
+        }
+    }
+
+    struct Members: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The membership.")
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            try await reporting {
+                let status = try await options.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest())
+                if options.output == .json {
+                    printJSON(status.members.map { ["id": $0.id, "address": $0.address, "role": $0.role == .voter ? "voter" : "learner", "state": $0.state.name] })
+                    return
+                }
+                printTable(["ID", "ADDRESS", "ROLE", "STATE"], status.members.map {
+                    ["\($0.id)", $0.address, $0.role == .voter ? "voter" : "learner", $0.state.name]
+                })
+            }
+        }
+    }
+
+    struct LogStatus: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "log-status", abstract: "commit_index / last_log_index per node.")
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            try await reporting {
+                let statuses = await options.statuses()
+                if options.output == .json {
+                    printJSON(statuses.compactMap { endpoint, result -> [String: Any]? in
+                        guard case .success(let s) = result else { return ["endpoint": endpoint, "error": "unreachable"] }
+                        return ["endpoint": endpoint, "node_id": s.nodeID, "commit_index": s.commitIndex, "last_log_index": s.lastLogIndex, "applied_index": s.appliedIndex]
+                    })
+                    return
+                }
+                printTable(["ENDPOINT", "NODE", "COMMIT", "LAST LOG", "APPLIED"], statuses.map { endpoint, result in
+                    guard case .success(let s) = result else { return [endpoint, "-", "-", "-", "unreachable"] }
+                    return [endpoint, "\(s.nodeID)", "\(s.commitIndex)", "\(s.lastLogIndex)", "\(s.appliedIndex)"]
+                })
+            }
+        }
+    }
+}
