@@ -66,6 +66,29 @@ public actor GreyNode {
         tickTask?.cancel()
     }
 
+    /// For a graceful shutdown: if this node leads, hands leadership to the most caught-up
+    /// voter and waits (up to `limit`) until another node leads, so clients see no election
+    /// timeout. Returns whether leadership moved (or was never here).
+    public func handOffLeadership(within limit: Duration = .seconds(2)) async -> Bool {
+        guard raft.role == .leader else { return true }
+        let candidates = raft.configuration.voters.filter { $0 != configuration.id }
+        guard let target = candidates.max(by: { (raft.matchIndex(of: $0) ?? 0, $1.rawValue) < (raft.matchIndex(of: $1) ?? 0, $0.rawValue) }) else {
+            return false
+        }
+        do {
+            try raft.transferLeadership(to: target)
+        } catch {
+            return false
+        }
+        kick()
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+            if raft.role != .leader && raft.leader != nil && raft.leader != configuration.id { return true }
+        }
+        return false
+    }
+
     func tick(count: Int) {
         for _ in 0..<count { raft.tick() }
         kick()

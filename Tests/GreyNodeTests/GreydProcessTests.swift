@@ -132,6 +132,22 @@ struct GreydProcessTests {
         #expect(status.state == .follower)
     }
 
+    @Test("SIGTERM on the leader hands leadership off before it exits; writes barely notice")
+    func gracefulShutdownHandsOff() async throws {
+        let cluster = try GreydCluster(count: 3)
+        defer { cluster.stopAll() }
+        let leader = try await cluster.waitForLeader()
+        let survivor = (leader + 1) % 3
+        let term = try await cluster.channel(survivor).call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .seconds(1)).term
+        cluster.kill(leader, signal: SIGTERM)
+        let status = try await cluster.channel(survivor).call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .seconds(1))
+        // The old leader waited for a successor before exiting: one already leads, one term on.
+        #expect(status.hasLeader && status.leaderID != UInt64(leader))
+        #expect(status.term == term + 1)
+        let put = try await cluster.channel(survivor).call(KVMethods.put, PutRequest(key: [7], value: [7]), timeout: .seconds(2))
+        #expect(put.header?.hasLeader == true)
+    }
+
     @Test("with two of three nodes down writes fail with UNAVAILABLE; after a restart they succeed")
     func quorumLoss() async throws {
         let cluster = try GreydCluster(count: 3)

@@ -92,6 +92,11 @@ struct Greyd: AsyncParsableCommand {
 
         await waitForTerminationSignal()
         log("shutting down")
+        if await node.handOffLeadership() {
+            log("leadership handed off")
+        } else {
+            log("could not hand off leadership before stopping")
+        }
         await node.stop()
         try? await server.close()
     }
