@@ -7,8 +7,9 @@ import NIOCore
 /// Everything here runs on the connection's event loop. A complete request is handed to its
 /// method handler in a task; the answer comes back to the loop and is written out, together
 /// with any other answers that finished in the same loop turn (one flush for many replies).
-final class GRPCServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDelegate {
+final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDelegate {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     /// One request in flight.
@@ -32,12 +33,44 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDele
     private var streams: [Int32: Stream] = [:]
     private var context: ChannelHandlerContext?
     private var flushScheduled = false
+    private var readHeld = false
+    /// Replies a peer may leave unread on one connection before new calls are refused and the
+    /// socket is no longer read: a client that never reads cannot make the server buffer
+    /// 1024 streams × 4 MiB.
+    private let maxQueuedReplyBytes: Int
 
     init(router: GRPCRouter, maxMessageBytes: Int, limits: HTTP2Limits, statistics: RPCStatistics) {
         self.router = router
         self.maxMessageBytes = maxMessageBytes
         self.limits = limits
         self.statistics = statistics
+        self.maxQueuedReplyBytes = max(4 * maxMessageBytes, 16 << 20)
+    }
+
+    // MARK: - Backpressure
+
+    private var mustHoldReads: Bool {
+        guard let context, let session else { return false }
+        return !context.channel.isWritable || session.queuedBodyBytes > maxQueuedReplyBytes
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if mustHoldReads {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        resumeReadsIfPossible()
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func resumeReadsIfPossible() {
+        guard readHeld, !mustHoldReads, let context else { return }
+        readHeld = false
+        context.read()
     }
 
     // MARK: - Channel events
@@ -167,6 +200,10 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDele
             let handler = router.handler(for: stream.path), let context
         else { return }
         let messages = stream.reader.messages
+        if let session, session.queuedBodyBytes > maxQueuedReplyBytes {
+            answer(streamID, .failure(GRPCStatus(.resourceExhausted, "too many unread replies on this connection (\(session.queuedBodyBytes) bytes); read them first")))
+            return
+        }
         guard messages.count == 1, !stream.reader.hasPartialMessage else {
             let problem = stream.reader.hasPartialMessage ? "a truncated request message" : "\(messages.count) request messages"
             answer(streamID, .failure(GRPCStatus(.invalidArgument, "unary call expects exactly one request message, got \(problem)")))
@@ -237,6 +274,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, HTTP2SessionDele
             context.writeAndFlush(wrapOutboundOut(output), promise: nil)
         }
         if !session.isAlive { context.close(promise: nil) }
+        resumeReadsIfPossible()
     }
 
     private func abandonAllStreams() {

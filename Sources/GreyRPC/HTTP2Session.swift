@@ -54,6 +54,9 @@ final class HTTP2Session {
 
     private var session: OpaquePointer?
     private var outgoing: [Int32: OutgoingBody] = [:]
+    /// Bytes of message bodies submitted but not yet handed to nghttp2 (held back by the
+    /// peer's flow-control window or not yet written).
+    private(set) var queuedBodyBytes = 0
     weak var delegate: HTTP2SessionDelegate?
 
     init(role: Role, limits: HTTP2Limits, delegate: HTTP2SessionDelegate) throws(GRPCStatus) {
@@ -130,6 +133,7 @@ final class HTTP2Session {
             return
         }
         outgoing[streamID] = OutgoingBody(bytes: body, trailers: trailers)
+        queuedBodyBytes += body.count
         var provider = HTTP2Session.dataProvider
         withNameValues(headers) { nva, count in
             _ = nghttp2_submit_response(session, streamID, nva, count, &provider)
@@ -142,13 +146,16 @@ final class HTTP2Session {
         let streamID = withNameValues(headers) { nva, count in
             nghttp2_submit_request(session, nil, nva, count, &provider, nil)
         }
-        if streamID > 0 { outgoing[streamID] = OutgoingBody(bytes: body, trailers: []) }
+        if streamID > 0 {
+            outgoing[streamID] = OutgoingBody(bytes: body, trailers: [])
+            queuedBodyBytes += body.count
+        }
         return streamID
     }
 
     /// Abandons a stream in both directions.
     func resetStream(_ streamID: Int32, errorCode: UInt32 = NGHTTP2_CANCEL.rawValue) {
-        outgoing[streamID] = nil
+        dropOutgoing(streamID)
         nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode)
     }
 
@@ -171,6 +178,7 @@ final class HTTP2Session {
                 buffer.update(from: source.baseAddress!.advanced(by: body.offset).assumingMemoryBound(to: UInt8.self), count: count)
             }
             body.offset += count
+            queuedBodyBytes -= count
         }
         if body.offset == body.bytes.count {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
@@ -187,8 +195,14 @@ final class HTTP2Session {
         return count
     }
 
+    /// Forgets a stream's unsent body.
+    private func dropOutgoing(_ streamID: Int32) {
+        guard let body = outgoing.removeValue(forKey: streamID) else { return }
+        queuedBodyBytes -= body.bytes.count - body.offset
+    }
+
     fileprivate func streamClosed(_ streamID: Int32, errorCode: UInt32) {
-        outgoing[streamID] = nil
+        dropOutgoing(streamID)
         delegate?.http2StreamClosed(streamID: streamID, errorCode: errorCode)
     }
 

@@ -183,3 +183,53 @@ struct BadInputTests {
         try await server.stop()
     }
 }
+
+/// A client that keeps asking and never opens its flow-control window.
+@Suite("A client that never reads its replies")
+struct UnreadRepliesTests {
+    /// A HEADERS frame for a gRPC call, HPACK-encoded by hand with literal fields (no Huffman).
+    static func requestHeaders(stream: UInt32, path: String) -> [UInt8] {
+        func literal(_ index: UInt8, _ value: String) -> [UInt8] {
+            precondition(value.utf8.count < 127)
+            return [index] + [UInt8(value.utf8.count)] + Array(value.utf8)
+        }
+        var block: [UInt8] = [0x83, 0x86]  // :method POST, :scheme http
+        block += literal(0x04, path)  // :path
+        block += literal(0x01, "grey")  // :authority
+        block += [0x0F, 0x10] + [UInt8("application/grpc".utf8.count)] + Array("application/grpc".utf8)  // content-type
+        return RawConnection.frame(type: 0x01, flags: 0x04, stream: stream, payload: block)
+    }
+
+    @Test("unread replies stop at a bound: later calls get RESOURCE_EXHAUSTED and memory stays flat")
+    func boundedQueuedReplies() async throws {
+        let server = try await TestServer.start()
+        let big = [UInt8](repeating: 0x42, count: 1 << 20)
+        let channel = try GRPCChannel(target: server.target)
+        _ = try await channel.call(KVMethods.put, PutRequest(key: Array("big".utf8), value: big))
+        await channel.close()
+        let body = RawConnection.frame(type: 0x00, flags: 0x01, stream: 0, payload: GRPCMessageFramer.frame(GetRequest(key: Array("big".utf8)).encoded()))
+        var chunks: [[UInt8]] = [RawConnection.http2Preface + RawConnection.emptySettings]
+        var stream: UInt32 = 1
+        for _ in 0..<20 {
+            var batch: [UInt8] = []
+            for _ in 0..<10 {
+                var data = body
+                data[5] = UInt8(stream >> 24 & 0x7F); data[6] = UInt8(stream >> 16 & 0xFF); data[7] = UInt8(stream >> 8 & 0xFF); data[8] = UInt8(stream & 0xFF)
+                batch += Self.requestHeaders(stream: stream, path: KVMethods.get.path) + data
+                stream += 2
+            }
+            chunks.append(batch)
+        }
+        let before = residentBytes()
+        _ = try await RawConnection.exchange(port: server.port, chunks, wait: .seconds(2), pauseBetweenChunks: .milliseconds(30))
+        let grown = residentBytes() - before
+        let answeredOK = server.server.statistics.calls(.ok) - 1
+        let refused = server.server.statistics.calls(.resourceExhausted)
+        #expect(answeredOK <= 40, "\(answeredOK) replies of 1 MiB were queued for a client that reads none")
+        // How many of the rest are refused rather than left unanswered when the client hangs up
+        // depends on timing; that some are shows the refusal path ran.
+        #expect(refused >= 1, "no call was refused")
+        #expect(grown < 160 << 20, "resident memory grew by \(grown >> 20) MiB")
+        try await server.stop()
+    }
+}

@@ -47,7 +47,9 @@ enum RawConnection {
 
     /// Connects to 127.0.0.1:`port`, writes `chunks` in order, then either hangs up at once
     /// (`vanish`) or waits up to `wait` for the server to close.
-    static func exchange(port: Int, _ chunks: [[UInt8]], vanish: Bool = false, wait: TimeAmount = .seconds(3)) async throws -> Outcome {
+    static func exchange(
+        port: Int, _ chunks: [[UInt8]], vanish: Bool = false, wait: TimeAmount = .seconds(3), pauseBetweenChunks: Duration? = nil
+    ) async throws -> Outcome {
         let group = MultiThreadedEventLoopGroup.singleton
         let closed = group.next().makePromise(of: Void.self)
         let collector = Collector(closed: closed)
@@ -58,6 +60,7 @@ enum RawConnection {
             .connect(host: "127.0.0.1", port: port).get()
         for chunk in chunks {
             try await channel.writeAndFlush(channel.allocator.buffer(bytes: chunk))
+            if let pauseBetweenChunks { try await Task.sleep(for: pauseBetweenChunks) }
         }
         if vanish {
             try? await channel.close()
