@@ -169,3 +169,106 @@ struct GreydProcessTests {
         #expect(written)
     }
 }
+
+@Suite("greyd settings")
+struct GreydSettingsTests {
+    /// Runs greyd to completion (for settings it must refuse) and returns exit status and stderr.
+    func runGreyd(_ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = GreydCluster.binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+
+    @Test("bad settings are refused at start with one line and exit status 2", arguments: [
+        (["--peers", "localhost"], "greyd: peer 'localhost' is not host:port"),
+        (["--listen", "nowhere"], "greyd: listen address 'nowhere' is not host:port"),
+        (["--election-timeout", "fast"], "greyd: election timeout must look like 150ms or 1s"),
+        (["--node-id", "three"], "greyd: GREY_NODE_ID must be a non-negative integer"),
+    ])
+    func refusals(arguments: [String], message: String) throws {
+        let (status, output) = try runGreyd(arguments + ["--data-dir", FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path])
+        #expect(status == 2)
+        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == message)
+    }
+
+    @Test("a port already in use is refused with the reason")
+    func portInUse() async throws {
+        let server = try await GRPCServer.start(
+            configuration: .init(host: "127.0.0.1", port: 0), router: GRPCRouter(), sideDoor: NoRoutes())
+        defer { Task { try? await server.close() } }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
+        let (status, output) = try runGreyd(["--listen", "127.0.0.1:\(server.port)", "--data-dir", directory])
+        #expect(status == 2)
+        #expect(output.contains("greyd: cannot listen on 127.0.0.1:\(server.port)"), "\(output)")
+    }
+
+    @Test("a data directory of another node is refused")
+    func foreignDataDirectory() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let port = 40_000 + Int.random(in: 0..<5_000)
+        let first = Process()
+        first.executableURL = GreydCluster.binary
+        first.arguments = ["--node-id", "1", "--listen", "127.0.0.1:\(port)", "--data-dir", directory]
+        first.standardError = FileHandle.nullDevice
+        try first.run()
+        Thread.sleep(forTimeInterval: 0.5)
+        first.terminate()
+        first.waitUntilExit()
+        let (status, output) = try runGreyd(["--node-id", "2", "--listen", "127.0.0.1:\(port + 1)", "--data-dir", directory])
+        #expect(status == 2)
+        #expect(output.contains("holds the data of node 1, not node 2"), "\(output)")
+    }
+
+    @Test("a YAML config file gives settings; the environment overrides it; a typo is refused")
+    func configFile() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("greyd-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let port = 45_000 + Int.random(in: 0..<5_000)
+        let config = directory.appendingPathComponent("grey.yaml")
+        try """
+            node_id: 9
+            listen: 127.0.0.1:\(port)
+            data_dir: \(directory.appendingPathComponent("data").path)
+            election_timeout: 200ms
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = GreydCluster.binary
+        process.arguments = ["--config", config.path]
+        process.environment = ProcessInfo.processInfo.environment.merging(["GREY_NODE_ID": "7"]) { $1 }
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        let channel = try GRPCChannel(target: "127.0.0.1:\(port)")
+        var status: GetClusterStatusResponse? = nil
+        for _ in 0..<100 where status?.hasLeader != true {
+            status = try? await channel.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .milliseconds(200))
+            if status?.hasLeader != true { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(status?.nodeID == 7, "GREY_NODE_ID should win over node_id in the file")
+        #expect(status?.hasLeader == true && status?.leaderID == 7, "a single node leads itself")
+        await channel.close()
+
+        let typo = directory.appendingPathComponent("typo.yaml")
+        try "nodeid: 3\n".write(to: typo, atomically: true, encoding: .utf8)
+        let (exit, output) = try runGreyd(["--config", typo.path])
+        #expect(exit == 2)
+        #expect(output.contains("unknown setting 'nodeid'"), "\(output)")
+    }
+}
+
+struct NoRoutes: HTTPSideDoor {
+    func handle(_ request: SideDoorRequest) async -> SideDoorResponse { SideDoorResponse(status: 404, text: "") }
+}

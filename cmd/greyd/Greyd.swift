@@ -23,11 +23,21 @@ struct Greyd: AsyncParsableCommand {
     @Option(name: .customLong("heartbeat-interval"), help: "Leader heartbeat interval (GREY_HEARTBEAT_INTERVAL, default 50ms).") var heartbeatInterval: String?
     @Option(name: .long, help: "Seed for election timers, for reproducible tests (GREY_SEED, default random).") var seed: String?
     @Option(name: .customLong("log-level"), help: "error, warning, info or debug (GREY_LOG_LEVEL, default info).") var logLevel: String?
+    @Option(name: .long, help: "A YAML file with the same settings in snake_case (node_id, listen, peers, ...); flags and environment win.") var config: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
+        var fromFile: [String: String] = [:]
+        if let config {
+            do {
+                fromFile = try ConfigFile.load(config)
+            } catch {
+                fail("\(error)")
+            }
+        }
+        // Precedence: flag, then environment, then config file, then the default.
         func setting(_ flag: String?, _ name: String) -> String? {
-            flag ?? environment[name].flatMap { $0.isEmpty ? nil : $0 }
+            flag ?? environment[name].flatMap { $0.isEmpty ? nil : $0 } ?? fromFile[name]
         }
         guard let id = UInt64(setting(nodeID, "GREY_NODE_ID") ?? "0") else { fail("GREY_NODE_ID must be a non-negative integer") }
         let listenAddress = setting(listen, "GREY_LISTEN_ADDR") ?? "0.0.0.0:5000"
