@@ -16,7 +16,7 @@ final class GreydCluster: @unchecked Sendable {
 
     init(count: Int) throws {
         self.count = count
-        basePort = 20_000 + Int.random(in: 0..<2_000) * 10
+        basePort = 20_000 + Int.random(in: 0..<1_200) * 10  // below the ephemeral range (32768+)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("greyd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for node in 0..<count { try start(node) }
@@ -214,7 +214,7 @@ struct GreydSettingsTests {
     func foreignDataDirectory() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let port = 40_000 + Int.random(in: 0..<5_000)
+        let port = 12_000 + Int.random(in: 0..<4_000)
         let first = Process()
         first.executableURL = GreydCluster.binary
         first.arguments = ["--node-id", "1", "--listen", "127.0.0.1:\(port)", "--data-dir", directory]
@@ -233,7 +233,7 @@ struct GreydSettingsTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("greyd-config-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let port = 45_000 + Int.random(in: 0..<5_000)
+        let port = 16_000 + Int.random(in: 0..<4_000)
         let config = directory.appendingPathComponent("grey.yaml")
         try """
             node_id: 9
