@@ -164,6 +164,7 @@ public struct RaftNode: Sendable {
         if config.brokenVariants.contains(.forgetVote) { hardState.votedFor = nil }
         if hardState != persistedHardState {
             ready.hardState = hardState
+            ready.termOrVoteChanged = hardState.term != persistedHardState.term || hardState.votedFor != persistedHardState.votedFor
             persistedHardState = hardState
         }
         defer { ready = Ready() }

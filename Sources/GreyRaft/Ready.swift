@@ -63,6 +63,15 @@ public struct Ready: Sendable {
     /// Whether anything must be persisted before `messages` go out.
     public var needsPersistence: Bool { hardState != nil || snapshot != nil || truncateFrom != nil || !entries.isEmpty }
 
+    /// Set by the core when the term or the vote changed: those must be on disk before a reply.
+    public var termOrVoteChanged = false
+
+    /// Whether the write must be synced (fsync) before `messages` go out. Entries, a snapshot,
+    /// a truncation, a new term or a vote must; a commit index that moved alone need not,
+    /// since safety never depends on it surviving a crash (etcd's rule as well). This halves
+    /// the fsyncs of a write: one for the entry, none for learning it committed.
+    public var mustSync: Bool { termOrVoteChanged || snapshot != nil || truncateFrom != nil || !entries.isEmpty }
+
     public var isEmpty: Bool {
         !needsPersistence && eagerMessages.isEmpty && messages.isEmpty && committed.isEmpty && readStates.isEmpty && events.isEmpty
     }

@@ -79,7 +79,7 @@ public final class RaftStorage: @unchecked Sendable {
     }
 
     /// Makes a Ready's snapshot metadata, truncation, entries and hard state durable in one
-    /// synced write. Returns only after fsync.
+    /// write, synced (fsync before returning) whenever the Ready says it must be.
     public func persist(_ ready: Ready) throws(StorageError) {
         guard ready.needsPersistence else { return }
         let batch = WriteBatch(for: database)
@@ -96,7 +96,7 @@ public final class RaftStorage: @unchecked Sendable {
         if let hardState = ready.hardState {
             batch.put("meta", Self.hardStateKey, Self.encodeHardState(hardState))
         }
-        try database.write(batch, sync: true)
+        try database.write(batch, sync: ready.mustSync)
     }
 
     /// Writes state machine changes together with the applied index they bring it to, so a

@@ -42,6 +42,26 @@ struct RaftNodeTests {
         #expect(ready.messages == [Envelope(from: 1, to: 2, message: .voteResponse(VoteResponse(term: 1, granted: true, preVote: false)))])
     }
 
+    @Test("a vote must be synced; a commit index that moved alone need not be")
+    func syncRules() throws {
+        var nodes = Self.electedCluster()
+        var voter = Self.node(1)
+        for _ in 0..<10 { voter.tick() }
+        voter.step(Envelope(from: 2, to: 1, message: .requestVote(RequestVote(term: 1, lastLogIndex: 0, lastLogTerm: 0, preVote: false, leadershipTransfer: false))))
+        #expect(voter.takeReady().mustSync)
+        // Follower n1 learns a new commit index from a heartbeat, with no new entries.
+        let placed = try nodes[0].propose([9])
+        let appends = nodes[0].takeReady().eagerMessages.filter { $0.to == 1 }
+        for append in appends { nodes[1].step(append) }
+        let withEntry = nodes[1].takeReady()
+        #expect(withEntry.mustSync && withEntry.entries.map(\.index) == [placed.index])
+        nodes[1].step(Envelope(from: 0, to: 1, message: .appendEntries(AppendEntries(
+            term: nodes[0].term, prevLogIndex: placed.index, prevLogTerm: placed.term, entries: [], leaderCommit: placed.index, readContext: 0))))
+        let commitOnly = nodes[1].takeReady()
+        #expect(commitOnly.hardState?.commit == placed.index)
+        #expect(!commitOnly.mustSync)
+    }
+
     @Test("a pre-vote is answered without the voter changing its term or vote")
     func preVoteChangesNothing() {
         var voter = Self.node(1)
