@@ -1,13 +1,10 @@
+import GreyRPC
+
 /// Parsers for the values of greyd's settings, shared by its flags, environment and tools.
 public enum SettingParsing {
     /// `host:port` (IPv6 hosts in brackets) split into host and port, or nil.
     public static func hostPort(_ text: String) -> (host: String, port: Int)? {
-        guard let colon = text.lastIndex(of: ":"), colon != text.startIndex,
-            let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port)
-        else { return nil }
-        var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return host.isEmpty ? nil : (host, port)
+        HostPort(text).map { ($0.host, $0.port) }
     }
 
     /// `150ms`, `2s`, `1m`, `500us`: a positive duration, or nil.

@@ -30,16 +30,12 @@ public final class GRPCChannel: Sendable {
         target: String, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         maxMessageBytes: Int = 4 << 20, connectTimeout: TimeAmount = .seconds(1)
     ) throws(GRPCStatus) {
-        guard let colon = target.lastIndex(of: ":"), let port = Int(target[target.index(after: colon)...]),
-            (1...65535).contains(port), colon != target.startIndex
-        else {
+        guard let address = HostPort(target) else {
             throw GRPCStatus(.invalidArgument, "address '\(target)' is not host:port")
         }
         self.target = target
-        var host = String(target[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        self.host = host
-        self.port = port
+        self.host = address.host
+        self.port = address.port
         self.group = group
         self.maxMessageBytes = maxMessageBytes
         self.connectTimeout = connectTimeout
