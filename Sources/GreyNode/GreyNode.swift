@@ -161,8 +161,10 @@ public actor GreyNode {
         }
     }
 
-    func readValue(_ key: [UInt8]) throws -> [UInt8]? {
-        try storage.value(key)
+    /// Reads the state machine on the storage thread (after every apply queued before it).
+    func readValue(_ key: [UInt8]) async throws -> [UInt8]? {
+        let storage = self.storage
+        return try await onStorage { try storage.value(key) }
     }
 
     // MARK: - Peer messages
@@ -247,14 +249,36 @@ public actor GreyNode {
         for read in servable { read.continuation.resume(returning: appliedIndex) }
     }
 
-    /// Applies committed entries to the state machine in one batch with the new applied index.
+    /// Applies committed entries to the state machine in one batch with the new applied index,
+    /// on the storage thread, then answers the proposals waiting for them.
     private func apply(_ entries: [LogEntry]) async {
+        let storage = self.storage
+        let outcomes: [LogIndex: KVOutcome]
+        do {
+            outcomes = try await onStorage { try Self.applyBatch(entries, to: storage) }
+        } catch {
+            fatalError("\(configuration.id): cannot apply to the state machine: \(error)")
+        }
+        appliedIndex = entries.last!.index
+        for entry in entries {
+            guard let proposal = proposals.removeValue(forKey: entry.index) else { continue }
+            if proposal.term == entry.term, let outcome = outcomes[entry.index] {
+                proposal.continuation.resume(returning: outcome)
+            } else {
+                proposal.continuation.resume(throwing: NodeError.raft(.dropped))
+            }
+        }
+    }
+
+    /// Computes each command's effect (later commands in the batch see earlier ones) and writes
+    /// them with the applied index in one RocksDB batch. Runs on the storage thread: it reads.
+    private static func applyBatch(_ entries: [LogEntry], to storage: RaftStorage) throws -> [LogIndex: KVOutcome] {
         var overlay: [[UInt8]: [UInt8]?] = [:]
         var changes: [(key: [UInt8], value: [UInt8]?)] = []
-        var outcomes: [(LogEntry, KVOutcome)] = []
-        func current(_ key: [UInt8]) -> [UInt8]? {
+        var outcomes: [LogIndex: KVOutcome] = [:]
+        func current(_ key: [UInt8]) throws -> [UInt8]? {
             if let pending = overlay[key] { return pending }
-            return try? storage.value(key)
+            return try storage.value(key)
         }
         for entry in entries {
             guard case .command(let bytes) = entry.payload, let command = KVCommand(bytes) else { continue }
@@ -262,38 +286,24 @@ public actor GreyNode {
             case .put(let request):
                 overlay[request.key] = .some(request.value)
                 changes.append((request.key, request.value))
-                outcomes.append((entry, .put))
+                outcomes[entry.index] = .put
             case .delete(let request):
-                let existed = current(request.key) != nil
+                let existed = try current(request.key) != nil
                 overlay[request.key] = .some(nil)
                 changes.append((request.key, nil))
-                outcomes.append((entry, .deleted(existed: existed)))
+                outcomes[entry.index] = .deleted(existed: existed)
             case .compareAndSwap(let request):
-                let value = current(request.key)
+                let value = try current(request.key)
                 let matches = request.expectAbsent ? value == nil : value == request.expectedValue
                 if matches {
                     overlay[request.key] = .some(request.newValue)
                     changes.append((request.key, request.newValue))
                 }
-                outcomes.append((entry, .swapped(succeeded: matches, current: value)))
+                outcomes[entry.index] = .swapped(succeeded: matches, current: value)
             }
         }
-        let last = entries.last!.index
-        let batch = changes
-        do {
-            try await onStorage { try self.storage.apply(batch, appliedIndex: last) }
-        } catch {
-            fatalError("\(configuration.id): cannot apply to the state machine: \(error)")
-        }
-        appliedIndex = last
-        for entry in entries {
-            guard let proposal = proposals.removeValue(forKey: entry.index) else { continue }
-            if proposal.term == entry.term, let outcome = outcomes.first(where: { $0.0.index == entry.index })?.1 {
-                proposal.continuation.resume(returning: outcome)
-            } else {
-                proposal.continuation.resume(throwing: NodeError.raft(.dropped))
-            }
-        }
+        try storage.apply(changes, appliedIndex: entries.last!.index)
+        return outcomes
     }
 
     /// Sends a request to its peer, or hands a reply to the RPC waiting for it.
