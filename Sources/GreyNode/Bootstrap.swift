@@ -35,4 +35,31 @@ public enum Bootstrap {
         try storage.saveBootstrapConfiguration(founding)
         return founding
     }
+
+    /// Asks the cluster (through any member) to add this node; retries while no leader answers.
+    public static func join(via address: String, id: NodeID, address advertised: String, log: @Sendable (String) -> Void) async throws -> [Member] {
+        let channel = try GRPCChannel(target: address)
+        for attempt in 0..<300 {
+            let result: Result<JoinClusterResponse, GRPCStatus>
+            do {
+                result = .success(try await channel.call(
+                    ClusterMethods.joinCluster, JoinClusterRequest(nodeID: id.rawValue, address: advertised), timeout: .seconds(5)))
+            } catch {
+                result = .failure(error)
+            }
+            switch result {
+            case .success(let response):
+                await channel.close()
+                return response.members
+            case .failure(let status) where status.code == .unavailable || status.code == .deadlineExceeded:
+                if attempt % 10 == 0 { log("waiting to join via \(address): \(status.message)") }
+                try await Task.sleep(for: .milliseconds(200))
+            case .failure(let status):
+                await channel.close()
+                throw status
+            }
+        }
+        await channel.close()
+        throw GRPCStatus(.unavailable, "no leader accepted the join within a minute")
+    }
 }

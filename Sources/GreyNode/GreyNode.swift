@@ -19,6 +19,9 @@ public actor GreyNode {
     private var dirty = false
     private var appliedIndex: LogIndex
     private var proposals: [LogIndex: (term: Term, continuation: CheckedContinuation<KVOutcome, Error>)] = [:]
+    private var configChanges: [LogIndex: (term: Term, continuation: CheckedContinuation<Void, Error>)] = [:]
+    /// Learners that joined to become voters: promoted by the leader once caught up.
+    private var promoteWhenCaughtUp: Set<NodeID> = []
     private var readWaiters: [UInt64: CheckedContinuation<LogIndex, Error>] = [:]
     private var confirmedReads: [(index: LogIndex, continuation: CheckedContinuation<LogIndex, Error>)] = []
     private var nextReadID: UInt64 = 1
@@ -91,6 +94,7 @@ public actor GreyNode {
 
     func tick(count: Int) {
         for _ in 0..<count { raft.tick() }
+        if !promoteWhenCaughtUp.isEmpty { promoteCaughtUpLearners() }
         kick()
     }
 
@@ -148,6 +152,57 @@ public actor GreyNode {
             proposals[placed.index] = (placed.term, continuation)
         }
         return (outcome, header)
+    }
+
+    // MARK: - Membership (on the leader)
+
+    /// Proposes a membership change and waits until it is applied (committed).
+    func changeMembership(_ change: GreyRaft.ConfigChange) async throws -> [Member] {
+        let index: LogIndex
+        do {
+            index = try raft.proposeConfigChange(change)
+        } catch {
+            throw NodeError.raft(error)
+        }
+        let term = raft.term
+        kick()
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            configChanges[index] = (term, continuation)
+        }
+        return status().members
+    }
+
+    /// Adds a node as a learner and, unless it should stay one, promotes it once caught up.
+    func join(id: NodeID, address: String, asLearner: Bool) async throws -> [Member] {
+        if raft.configuration.contains(id) {
+            guard raft.configuration.addresses[id] == address else {
+                throw GRPCStatus(.alreadyExists, "node id \(id.rawValue) is already a member at \(raft.configuration.addresses[id] ?? "?")")
+            }
+            return status().members  // a retried join: already in
+        }
+        let members = try await changeMembership(.addLearner(id, address: address))
+        if !asLearner { promoteWhenCaughtUp.insert(id) }
+        return members
+    }
+
+    /// Leader housekeeping on each tick: promote caught-up learners that asked to vote.
+    private func promoteCaughtUpLearners() {
+        guard raft.role == .leader else { return }
+        for learner in promoteWhenCaughtUp where raft.configuration.learners.contains(learner) {
+            guard let match = raft.matchIndex(of: learner), match >= raft.commitIndex else { continue }
+            promoteWhenCaughtUp.remove(learner)
+            Task { _ = try? await self.changeMembership(.promote(learner)) }
+            return  // one change at a time
+        }
+    }
+
+    func transferLeadership(to target: NodeID) throws {
+        do {
+            try raft.transferLeadership(to: target)
+        } catch {
+            throw NodeError.raft(error)
+        }
+        kick()
     }
 
     /// Waits until a read at `level` may be served here; returns the index applied by then.
@@ -261,6 +316,13 @@ public actor GreyNode {
         }
         appliedIndex = entries.last!.index
         for entry in entries {
+            if let change = configChanges.removeValue(forKey: entry.index) {
+                if case .config = entry.payload, entry.term == change.term {
+                    change.continuation.resume()
+                } else {
+                    change.continuation.resume(throwing: NodeError.raft(.dropped))
+                }
+            }
             guard let proposal = proposals.removeValue(forKey: entry.index) else { continue }
             if proposal.term == entry.term, let outcome = outcomes[entry.index] {
                 proposal.continuation.resume(returning: outcome)
@@ -369,6 +431,7 @@ enum NodeError: Error, GRPCStatusConvertible {
         case .raft(.quorumUnavailable): GRPCStatus(.unavailable, "quorum not available")
         case .raft(.transferInProgress): GRPCStatus(.unavailable, "leadership transfer in progress")
         case .raft(.dropped): GRPCStatus(.unavailable, "write dropped by a leader change; it was not applied")
+        case .raft(.invalidConfigChange(let reason)) where reason.hasPrefix("no such member"): GRPCStatus(.notFound, reason)
         case .raft(let error): GRPCStatus(.failedPrecondition, error.description)
         }
     }

@@ -61,6 +61,33 @@ public enum NodeServices {
             _ = try await node.handle(envelope, reply: nil)
             return TimeoutNowResponse(term: request.term)
         }
+        router.register(ClusterMethods.joinCluster) { request, context in
+            let node = try await handle.node()
+            guard !request.address.isEmpty, HostPort(request.address) != nil else {
+                throw GRPCStatus(.invalidArgument, "address '\(request.address)' is not host:port")
+            }
+            if let leader = try await forwarder.leaderChannel(node) { return try await leader.call(ClusterMethods.joinCluster, request, timeout: remaining(context)) }
+            let members = try await node.join(id: NodeID(request.nodeID), address: request.address, asLearner: request.asLearner)
+            return JoinClusterResponse(header: await node.header, members: members)
+        }
+        router.register(ClusterMethods.leaveCluster) { request, context in
+            let node = try await handle.node()
+            if let leader = try await forwarder.leaderChannel(node) { return try await leader.call(ClusterMethods.leaveCluster, request, timeout: remaining(context)) }
+            let members = try await node.changeMembership(.remove(NodeID(request.nodeID)))
+            return LeaveClusterResponse(header: await node.header, members: members)
+        }
+        router.register(ClusterMethods.promoteMember) { request, context in
+            let node = try await handle.node()
+            if let leader = try await forwarder.leaderChannel(node) { return try await leader.call(ClusterMethods.promoteMember, request, timeout: remaining(context)) }
+            let members = try await node.changeMembership(.promote(NodeID(request.nodeID)))
+            return PromoteMemberResponse(header: await node.header, members: members)
+        }
+        router.register(ClusterMethods.transferLeadership) { request, context in
+            let node = try await handle.node()
+            if let leader = try await forwarder.leaderChannel(node) { return try await leader.call(ClusterMethods.transferLeadership, request, timeout: remaining(context)) }
+            try await node.transferLeadership(to: NodeID(request.targetID))
+            return TransferLeadershipResponse(header: await node.header)
+        }
         router.register(ClusterMethods.getClusterStatus) { _, _ in
             // While it waits for its peers a node still says who it is: that is how they find it.
             guard let node = await handle.startedNode else { return GetClusterStatusResponse(nodeID: handle.id.rawValue) }

@@ -24,13 +24,17 @@ final class GreydCluster: @unchecked Sendable {
 
     func address(_ node: Int) -> String { "127.0.0.1:\(basePort + node)" }
 
-    func start(_ node: Int) throws {
+    func start(_ node: Int, joining member: Int? = nil) throws {
         let process = Process()
         process.executableURL = Self.binary
         var environment = ProcessInfo.processInfo.environment
         environment["GREY_NODE_ID"] = String(node)
         environment["GREY_LISTEN_ADDR"] = address(node)
-        environment["GREY_CLUSTER_PEERS"] = (0..<count).filter { $0 != node }.map(address).joined(separator: ",")
+        if let member {
+            environment["GREY_JOIN"] = address(member)
+        } else {
+            environment["GREY_CLUSTER_PEERS"] = (0..<count).filter { $0 != node }.map(address).joined(separator: ",")
+        }
         environment["GREY_DATA_DIR"] = directory.appendingPathComponent("node-\(node)").path
         process.environment = environment
         let log = directory.appendingPathComponent("node-\(node).log")
@@ -146,6 +150,44 @@ struct GreydProcessTests {
         #expect(status.term == term + 1)
         let put = try await cluster.channel(survivor).call(KVMethods.put, PutRequest(key: [7], value: [7]), timeout: .seconds(2))
         #expect(put.header?.hasLeader == true)
+    }
+
+    @Test("greyd --join: a fourth node joins as learner, is promoted, leads, then leaves")
+    func joinPromoteTransferLeave() async throws {
+        let cluster = try GreydCluster(count: 3)
+        defer { cluster.stopAll() }
+        _ = try await cluster.waitForLeader()
+        _ = try await cluster.channel(1).call(KVMethods.put, PutRequest(key: Array("before".utf8), value: [1]), timeout: .seconds(5))
+        try cluster.start(3, joining: 1)
+        let admin = try cluster.channel(0)
+        var voters: [UInt64] = []
+        for _ in 0..<200 where voters.count < 4 {
+            let status = try? await admin.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .milliseconds(300))
+            voters = status?.members.filter { $0.role == .voter }.map(\.id) ?? []
+            if voters.count < 4 { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(voters.sorted() == [0, 1, 2, 3], "the joiner was not promoted: voters \(voters)")
+        let caughtUp = try await cluster.channel(3).call(KVMethods.get, GetRequest(key: Array("before".utf8)), timeout: .seconds(5))
+        #expect(caughtUp.found)
+
+        _ = try await admin.call(ClusterMethods.transferLeadership, TransferLeadershipRequest(targetID: 3), timeout: .seconds(5))
+        var leader: UInt64? = nil
+        for _ in 0..<100 where leader != 3 {
+            leader = try? await admin.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .milliseconds(300)).leaderID
+            if leader != 3 { try await Task.sleep(for: .milliseconds(30)) }
+        }
+        #expect(leader == 3, "leadership did not move to the new node")
+
+        let left = try await admin.call(ClusterMethods.leaveCluster, LeaveClusterRequest(nodeID: 3), timeout: .seconds(5))
+        #expect(left.members.map(\.id).sorted() == [0, 1, 2])
+        cluster.kill(3, signal: SIGTERM)
+        let newLeader = try await cluster.waitForLeader()
+        #expect(newLeader != 3)
+        _ = try await cluster.channel(0).call(KVMethods.put, PutRequest(key: Array("after".utf8), value: [2]), timeout: .seconds(5))
+        let missing = await #expect(throws: GRPCStatus.self) {
+            try await admin.call(ClusterMethods.leaveCluster, LeaveClusterRequest(nodeID: 99), timeout: .seconds(5))
+        }
+        #expect(missing?.code == .notFound && missing?.message == "no such member 99", "\(String(describing: missing))")
     }
 
     @Test("with two of three nodes down writes fail with UNAVAILABLE; after a restart they succeed")

@@ -4,7 +4,85 @@ import GreyWire
 
 struct Cluster: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Inspect the cluster.", subcommands: [Status.self, Leader.self, Members.self, LogStatus.self])
+        abstract: "Inspect and change the cluster.",
+        subcommands: [Status.self, Leader.self, Members.self, LogStatus.self, AddMember.self, RemoveMember.self, Promote.self, TransferLeader.self])
+
+    static func printMembers(_ options: ClientOptions, _ members: [Member]) {
+        if options.output == .json {
+            printJSON(members.map { ["id": $0.id, "address": $0.address, "role": $0.role == .voter ? "voter" : "learner"] })
+        } else {
+            printTable(["ID", "ADDRESS", "ROLE"], members.map { ["\($0.id)", $0.address, $0.role == .voter ? "voter" : "learner"] })
+        }
+    }
+
+    struct AddMember: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add-member",
+            abstract: "Add the node listening at ADDR (started with --join, or waiting to be added).",
+            discussion: "It joins as a learner and is promoted to voter once caught up, unless --learner.")
+        @OptionGroup var options: ClientOptions
+        @Argument var address: String
+        @Flag(help: "Keep it a non-voting learner.") var learner = false
+
+        func run() async throws {
+            try await reporting {
+                var target = options
+                target.endpoints = address
+                let identity = try await target.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest())
+                let response = try await options.call(
+                    ClusterMethods.joinCluster, JoinClusterRequest(nodeID: identity.nodeID, address: address, asLearner: learner))
+                Cluster.printMembers(options, response.members)
+            }
+        }
+    }
+
+    struct RemoveMember: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "remove-member", abstract: "Remove node ID from the cluster.")
+        @OptionGroup var options: ClientOptions
+        @Argument var id: UInt64
+        @Flag(help: "Remove even if it leaves the cluster fragile.") var force = false
+
+        func run() async throws {
+            try await reporting {
+                let response = try await options.call(ClusterMethods.leaveCluster, LeaveClusterRequest(nodeID: id, force: force))
+                Cluster.printMembers(options, response.members)
+            }
+        }
+    }
+
+    struct Promote: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make learner ID a voter.")
+        @OptionGroup var options: ClientOptions
+        @Argument var id: UInt64
+
+        func run() async throws {
+            try await reporting {
+                let response = try await options.call(ClusterMethods.promoteMember, PromoteMemberRequest(nodeID: id))
+                Cluster.printMembers(options, response.members)
+            }
+        }
+    }
+
+    struct TransferLeader: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "transfer-leader", abstract: "Hand leadership to voter ID (for rolling upgrades).")
+        @OptionGroup var options: ClientOptions
+        @Argument var id: UInt64
+
+        func run() async throws {
+            try await reporting {
+                _ = try await options.call(ClusterMethods.transferLeadership, TransferLeadershipRequest(targetID: id))
+                for _ in 0..<50 {
+                    let status = try await options.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest())
+                    if status.hasLeader && status.leaderID == id {
+                        print("leader: node \(id) (term \(status.term))")
+                        return
+                    }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                throw CLIError(GRPCStatus(.deadlineExceeded, "node \(id) did not take over"))
+            }
+        }
+    }
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Leader, term and every node's role and log index.")

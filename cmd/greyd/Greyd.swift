@@ -17,6 +17,7 @@ struct Greyd: AsyncParsableCommand {
     @Option(name: .customLong("node-id"), help: "This node's id (GREY_NODE_ID, default 0).") var nodeID: String?
     @Option(name: .long, help: "host:port for gRPC and HTTP (GREY_LISTEN_ADDR, default 0.0.0.0:5000).") var listen: String?
     @Option(name: .long, help: "Comma-separated addresses of the other initial members (GREY_CLUSTER_PEERS).") var peers: String?
+    @Option(name: .long, help: "Address of any member of a running cluster to join (GREY_JOIN): added as a learner, promoted once caught up.") var join: String?
     @Option(name: .customLong("data-dir"), help: "Where this node keeps its data (GREY_DATA_DIR, default ./data/node-ID).") var dataDir: String?
     @Option(name: .long, help: "Address peers use to reach this node (GREY_ADVERTISE_ADDR, default the listen address).") var advertise: String?
     @Option(name: .customLong("election-timeout"), help: "Election timeout, randomised up to 2x (GREY_ELECTION_TIMEOUT, default 150ms).") var electionTimeout: String?
@@ -45,6 +46,9 @@ struct Greyd: AsyncParsableCommand {
         let peerList = (setting(peers, "GREY_CLUSTER_PEERS") ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         for peer in peerList where SettingParsing.hostPort(peer) == nil { fail("peer '\(peer)' is not host:port") }
+        let joinAddress = setting(join, "GREY_JOIN")
+        if let joinAddress, SettingParsing.hostPort(joinAddress) == nil { fail("join address '\(joinAddress)' is not host:port") }
+        if joinAddress != nil && !peerList.isEmpty { fail("give either --peers (to found a cluster) or --join (to join one), not both") }
         let advertised = setting(advertise, "GREY_ADVERTISE_ADDR") ?? (host == "0.0.0.0" ? "127.0.0.1:\(port)" : listenAddress)
         guard let election = SettingParsing.duration(setting(electionTimeout, "GREY_ELECTION_TIMEOUT") ?? "150ms") else {
             fail("election timeout must look like 150ms or 1s")
@@ -90,15 +94,31 @@ struct Greyd: AsyncParsableCommand {
         }
         log("listening on \(listenAddress), data in \(directory)")
         let founding: Configuration
+        let mustJoin = joinAddress != nil && (try? storage.bootstrapConfiguration()) == nil
         do {
-            founding = try await Bootstrap.configuration(for: nodeConfiguration, storage: storage, log: log)
+            if mustJoin {
+                // A joiner founds nothing: it learns the membership from the leader's log.
+                founding = Configuration(voters: [])
+                try storage.saveBootstrapConfiguration(founding)
+            } else {
+                founding = try await Bootstrap.configuration(for: nodeConfiguration, storage: storage, log: log)
+            }
         } catch {
             fail("\(error)")
         }
         let node = try GreyNode(configuration: nodeConfiguration, storage: storage, bootstrap: founding)
         await handle.set(node)
         await node.start()
-        log("member of a cluster of \(founding.voters.sorted().map { "\($0.rawValue)@\(founding.addresses[$0] ?? "?")" }.joined(separator: ", ")); serving")
+        if mustJoin, let joinAddress {
+            do {
+                let members = try await Bootstrap.join(via: joinAddress, id: NodeID(id), address: advertised, log: log)
+                log("joined the cluster of \(members.map { "\($0.id)@\($0.address)" }.joined(separator: ", ")); catching up")
+            } catch {
+                fail("cannot join via \(joinAddress): \(error)")
+            }
+        } else {
+            log("member of a cluster of \(founding.voters.sorted().map { "\($0.rawValue)@\(founding.addresses[$0] ?? "?")" }.joined(separator: ", ")); serving")
+        }
 
         await waitForTerminationSignal()
         log("shutting down")
