@@ -242,7 +242,12 @@ public struct RaftNode: Sendable {
         for entry in entries {
             if case .config = entry.payload, hasBeenMember, !configuration.contains(id), entry.index >= lastConfigurationIndex, !isRemoved {
                 isRemoved = true
-                if role == .leader { becomeFollower(term: term, leader: nil) }
+                if role == .leader {
+                    // Hand over rather than leave the cluster an election timeout without a leader.
+                    let successor = configuration.voters.max { (progress[$0]?.match ?? 0, $1) < (progress[$1]?.match ?? 0, $0) }
+                    if let successor { send(to: successor, .timeoutNow(TimeoutNow(term: term)), afterPersist: false) }
+                    becomeFollower(term: term, leader: nil)
+                }
                 ready.events.append(.removed)
             }
         }

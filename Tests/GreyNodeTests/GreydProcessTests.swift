@@ -190,6 +190,30 @@ struct GreydProcessTests {
         #expect(missing?.code == .notFound && missing?.message == "no such member 99", "\(String(describing: missing))")
     }
 
+    @Test("five nodes keep taking writes with two of them killed, and refuse with three")
+    func fiveNodesToleratesTwoFailures() async throws {
+        let cluster = try GreydCluster(count: 5)
+        defer { cluster.stopAll() }
+        let leader = try await cluster.waitForLeader()
+        let followers = (0..<5).filter { $0 != leader }
+        cluster.kill(followers[0])
+        cluster.kill(leader)
+        let survivor = followers[1]
+        var written = false
+        for _ in 0..<50 where !written {
+            written = (try? await cluster.channel(survivor).call(KVMethods.put, PutRequest(key: Array("k0".utf8), value: [1]), timeout: .milliseconds(500))) != nil
+            if !written { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(written, "no write was accepted with three of five nodes up")
+        let read = try await cluster.channel(followers[3]).call(KVMethods.get, GetRequest(key: Array("k0".utf8)), timeout: .seconds(2))
+        #expect(read.header?.hasLeader == true)
+        cluster.kill(followers[2])
+        let refused = await #expect(throws: GRPCStatus.self) {
+            try await cluster.channel(survivor).call(KVMethods.put, PutRequest(key: [9], value: [9]), timeout: .seconds(2))
+        }
+        #expect(refused?.code == .unavailable || refused?.code == .deadlineExceeded)
+    }
+
     @Test("with two of three nodes down writes fail with UNAVAILABLE; after a restart they succeed")
     func quorumLoss() async throws {
         let cluster = try GreydCluster(count: 3)
