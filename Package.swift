@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
     ],
     targets: [
         // C shims: a module map and headers only.
@@ -71,6 +72,7 @@ let package = Package(
                 "GreyRaft", "GreyStorage", "GreyRPC", "GreyWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
         .testTarget(name: "GreyRaftTests", dependencies: ["GreyRaft", "GreyRaftSim", "GreyTestSupport"], exclude: ["testdata"]),
         .testTarget(name: "GreyNodeTests", dependencies: ["GreyRPC", "GreyWire", "GreyTestSupport"]),

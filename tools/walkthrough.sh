@@ -44,5 +44,8 @@ out=$(greyctl kv get no-such-key 2>&1); status=$?
 check "missing key is one line, non-zero" "$status $out" "^1 greyctl: key not found: no-such-key$"
 out=$(greyctl kv get test-key --endpoints localhost:5003 2>&1); status=$?
 check "refused connection is one line, non-zero" "$status $out" "^1 greyctl: connection refused to localhost:5003$"
+leader_port=$(greyctl cluster leader -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["address"].split(":")[1])')
+out=$(python3 "$OLDPWD/tools/metrics_check.py" "http://localhost:$leader_port/metrics" --leader 2>&1)
+check "/metrics on the leader parses and has every promised metric" "$out" "metrics: [0-9]+ passed, 0 failed"
 echo "walkthrough: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -11,6 +11,8 @@ import GreyWire
 /// pile up in the core and go out together in the next `Ready`: one fsync for all of them.
 public actor GreyNode {
     let configuration: NodeConfiguration
+    /// The node's Prometheus metrics.
+    public nonisolated let metrics: NodeMetrics
     var raft: RaftNode
     let storage: RaftStorage
     private let storageQueue = DispatchQueue(label: "grey.storage")
@@ -43,6 +45,7 @@ public actor GreyNode {
         raftConfig.heartbeatIntervalTicks = configuration.heartbeatIntervalTicks
         self.raft = RaftNode(config: raftConfig, bootstrap: bootstrap, durable: durable)
         self.appliedIndex = durable.appliedIndex
+        self.metrics = NodeMetrics(dataDirectory: configuration.dataDirectory)
     }
 
     /// Starts the clock.
@@ -294,6 +297,7 @@ public actor GreyNode {
         }
         for event in ready.events {
             if case .readFailed(let id, let error) = event { readWaiters.removeValue(forKey: id)?.resume(throwing: NodeError.raft(error)) }
+            if case .roleChanged(_, let leader, _) = event { metrics.noteLeader(leader?.rawValue) }
         }
         serveConfirmedReads()
     }

@@ -20,6 +20,11 @@ public struct NodeSideDoor: HTTPSideDoor {
             return status.hasLeader
                 ? SideDoorResponse(status: 200, text: "ok\n")
                 : SideDoorResponse(status: 503, text: "no leader\n")
+        case ("GET", "/metrics"):
+            guard let node = await handle.startedNode else { return SideDoorResponse(status: 503, text: "starting\n") }
+            let status = await node.status()
+            let body = await Task.detached { node.metrics.render(status) }.value
+            return SideDoorResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: body)
         case ("GET", "/status"):
             guard let node = await handle.startedNode else {
                 return SideDoorResponse(status: 200, contentType: "application/json", text: Self.json(GetClusterStatusResponse(nodeID: handle.id.rawValue)))

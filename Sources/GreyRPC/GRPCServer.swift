@@ -40,9 +40,9 @@ public final class GRPCServer: Sendable {
     /// Binds and starts serving; throws when the address cannot be bound.
     public static func start(
         configuration: Configuration, router: GRPCRouter, sideDoor: HTTPSideDoor,
+        statistics: RPCStatistics = RPCStatistics(),
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> GRPCServer {
-        let statistics = RPCStatistics()
         let connections = ConnectionRegistry()
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)

@@ -23,6 +23,7 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
         var reader: GRPCMessageReader
         var task: Task<Void, Never>? = nil
         var deadlineTimer: Scheduled<Void>? = nil
+        var startedAt = NIODeadline.now()
     }
 
     private let router: GRPCRouter
@@ -242,14 +243,14 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
         streams[streamID] = stream
         switch result {
         case .success(let response):
-            statistics.recordCall(.ok)
+            statistics.recordCall(.ok, path: stream.path, duration: .nanoseconds((NIODeadline.now() - stream.startedAt).nanoseconds))
             session.submitResponse(
                 streamID: streamID,
                 headers: [(":status", "200"), ("content-type", "application/grpc")],
                 body: GRPCMessageFramer.frame(response),
                 trailers: [("grpc-status", "0")])
         case .failure(let status):
-            statistics.recordCall(status.code)
+            statistics.recordCall(status.code, path: stream.path, duration: .nanoseconds((NIODeadline.now() - stream.startedAt).nanoseconds))
             var headers = [(":status", "200"), ("content-type", "application/grpc"), ("grpc-status", String(status.code.rawValue))]
             if !status.message.isEmpty { headers.append(("grpc-message", GRPCStatus.percentEncode(status.message))) }
             session.submitResponse(streamID: streamID, headers: headers, body: nil, trailers: [])

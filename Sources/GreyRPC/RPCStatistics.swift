@@ -11,11 +11,21 @@ public final class RPCStatistics: Sendable {
     }
 
     private let counts = NIOLockedValueBox(Counts())
+    private let observer = NIOLockedValueBox<CallObserver?>(nil)
+
+    /// Told about every finished call: its path, status and how long the server took.
+    public typealias CallObserver = @Sendable (_ path: String, _ code: GRPCStatus.Code, _ duration: Duration) -> Void
 
     public init() {}
 
-    func recordCall(_ code: GRPCStatus.Code) {
+    /// Installs the observer (metrics); replaces any earlier one.
+    public func observeCalls(_ callObserver: @escaping CallObserver) {
+        observer.withLockedValue { $0 = callObserver }
+    }
+
+    func recordCall(_ code: GRPCStatus.Code, path: String = "", duration: Duration? = nil) {
         counts.withLockedValue { $0.callsByCode[code.rawValue] += 1 }
+        if let duration, let callObserver = observer.withLockedValue({ $0 }) { callObserver(path, code, duration) }
     }
 
     func connectionOpened() {

@@ -85,10 +85,12 @@ struct Greyd: AsyncParsableCommand {
         }
         let handle = NodeHandle(id: NodeID(id))
         let router = NodeServices.router(for: handle)
+        let rpcStatistics = RPCStatistics()
         let server: GRPCServer
         do {
             server = try await GRPCServer.start(
-                configuration: .init(host: host, port: port), router: router, sideDoor: NodeSideDoor(handle: handle, router: router))
+                configuration: .init(host: host, port: port), router: router, sideDoor: NodeSideDoor(handle: handle, router: router),
+                statistics: rpcStatistics)
         } catch {
             fail("cannot listen on \(listenAddress): \(error)")
         }
@@ -107,6 +109,7 @@ struct Greyd: AsyncParsableCommand {
             fail("\(error)")
         }
         let node = try GreyNode(configuration: nodeConfiguration, storage: storage, bootstrap: founding)
+        node.metrics.observe(rpcStatistics)
         await handle.set(node)
         await node.start()
         if mustJoin, let joinAddress {

@@ -1,0 +1,100 @@
+import Dispatch
+import Foundation
+import GreyRPC
+import GreyWire
+import NIOConcurrencyHelpers
+import Prometheus
+
+/// A node's Prometheus metrics, served at `GET /metrics`. Consensus gauges are read from the
+/// node's status when scraped; RPC latency and leader changes are recorded as they happen.
+public final class NodeMetrics: Sendable {
+    private let registry = PrometheusCollectorRegistry()
+    private let term: Gauge
+    private let logIndex: Gauge
+    private let commitIndex: Gauge
+    private let appliedIndex: Gauge
+    private let isLeader: Gauge
+    private let leaderChanges: Counter
+    private let storageBytes: Gauge
+    private let lagGauges = NIOLockedValueBox([UInt64: Gauge]())
+    private let latency = NIOLockedValueBox([String: DurationHistogram]())
+    private let lastLeader = NIOLockedValueBox<UInt64?>(nil)
+    private let dataDirectory: String
+
+    static let latencyBuckets: [Duration] = [
+        .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+    ]
+
+    public init(dataDirectory: String) {
+        self.dataDirectory = dataDirectory
+        term = registry.makeGauge(name: "grey_consensus_term", help: "The current Raft term.")
+        logIndex = registry.makeGauge(name: "grey_consensus_log_index", help: "Index of the last entry in this node's log.")
+        commitIndex = registry.makeGauge(name: "grey_consensus_commit_index", help: "Highest log index known committed.")
+        appliedIndex = registry.makeGauge(name: "grey_consensus_applied_index", help: "Highest log index applied to the state machine.")
+        isLeader = registry.makeGauge(name: "grey_cluster_leader", help: "1 if this node leads, else 0.")
+        leaderChanges = registry.makeCounter(name: "grey_leader_changes_total", help: "Times this node saw the leader change.")
+        storageBytes = registry.makeGauge(name: "grey_storage_used_bytes", help: "Bytes used by this node's data directory.")
+    }
+
+    /// Feeds RPC latency from a server's statistics.
+    public func observe(_ statistics: RPCStatistics) {
+        statistics.observeCalls { [self] path, _, duration in
+            histogram(for: path).record(duration)
+        }
+    }
+
+    private func histogram(for path: String) -> DurationHistogram {
+        latency.withLockedValue { histograms in
+            if let existing = histograms[path] { return existing }
+            let created = registry.makeDurationHistogram(
+                name: "grey_rpc_latency_seconds", labels: [("method", path)], buckets: Self.latencyBuckets,
+                help: "Time from a call's arrival to its answer, by method.")
+            histograms[path] = created
+            return created
+        }
+    }
+
+    /// Updates the scrape-time gauges from `status` and returns the exposition text.
+    func render(_ status: GetClusterStatusResponse) -> [UInt8] {
+        term.set(to: Double(status.term))
+        logIndex.set(to: Double(status.lastLogIndex))
+        commitIndex.set(to: Double(status.commitIndex))
+        appliedIndex.set(to: Double(status.appliedIndex))
+        let leads = status.hasLeader && status.leaderID == status.nodeID
+        isLeader.set(to: leads ? 1 : 0)
+        if leads {
+            for member in status.members where member.id != status.nodeID {
+                let gauge = lagGauges.withLockedValue { gauges in
+                    if let existing = gauges[member.id] { return existing }
+                    let created = registry.makeGauge(
+                        name: "grey_replication_lag", labels: [("follower", String(member.id))],
+                        help: "Entries a follower is behind the leader's log (on the leader).")
+                    gauges[member.id] = created
+                    return created
+                }
+                gauge.set(to: Double(status.lastLogIndex - min(status.lastLogIndex, member.matchIndex)))
+            }
+        }
+        storageBytes.set(to: Double(Self.directorySize(dataDirectory)))
+        return registry.emitToBuffer()
+    }
+
+    /// Counts a leader change when the known leader differs from the last one seen.
+    func noteLeader(_ leader: UInt64?) {
+        let changed = lastLeader.withLockedValue { last in
+            defer { last = leader }
+            return leader != nil && last != leader
+        }
+        if changed { leaderChanges.increment() }
+    }
+
+    static func directorySize(_ path: String) -> Int {
+        guard let enumerator = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var total = 0
+        while let item = enumerator.nextObject() as? String {
+            if let size = (try? FileManager.default.attributesOfItem(atPath: path + "/" + item))?[.size] as? Int { total += size }
+        }
+        return total
+    }
+}
