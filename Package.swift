@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "greyctl",
             dependencies: [
-                "GreyRPC", "GreyWire",
+                "GreyRPC", "GreyWire", "GreyRaft", "GreyStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "cmd/greyctl"),

@@ -50,6 +50,20 @@ public final class RaftStorage: @unchecked Sendable {
         }
     }
 
+    /// Opens an existing data directory for inspection (`greyctl fsck`): creates nothing and
+    /// accepts whichever node wrote it, reported as `nodeID`.
+    public init(existingDirectory directory: String) throws(StorageError) {
+        database = try RocksDB(path: directory, columnFamilies: Self.families, createIfMissing: false)
+        guard try database.get("meta", Self.nodeIDKey) != nil else {
+            throw .corrupted("\(directory) has no node identity: not a Grey data directory, or damaged")
+        }
+    }
+
+    /// The node that owns this directory.
+    public func nodeID() throws(StorageError) -> NodeID? {
+        try database.get("meta", Self.nodeIDKey).map { NodeID(Self.decodeUInt64($0)) }
+    }
+
     /// Everything the Raft core needs at restart, checked for continuity.
     public func load() throws(StorageError) -> DurableState {
         var state = DurableState()

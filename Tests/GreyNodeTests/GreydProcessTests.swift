@@ -338,3 +338,68 @@ struct GreydSettingsTests {
 struct NoRoutes: HTTPSideDoor {
     func handle(_ request: SideDoorRequest) async -> SideDoorResponse { SideDoorResponse(status: 404, text: "") }
 }
+
+@Suite("greyctl fsck")
+struct FsckTests {
+    static let greyctl = RepositoryPaths.root.appendingPathComponent(".build/debug/greyctl")
+
+    func fsck(_ directory: String) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = Self.greyctl
+        process.arguments = ["fsck", "--data-dir", directory]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    @Test("fsck reports a healthy directory, and refuses a damaged or missing one with the reason")
+    func healthyThenDamaged() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("grey-fsck-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let port = 16_000 + Int.random(in: 0..<4_000)
+        let node = Process()
+        node.executableURL = GreydCluster.binary
+        node.arguments = ["--node-id", "4", "--listen", "127.0.0.1:\(port)", "--data-dir", directory]
+        node.standardError = FileHandle.nullDevice
+        try node.run()
+        let channel = try GRPCChannel(target: "127.0.0.1:\(port)")
+        var written = 0
+        for index in 0..<400 where written < 200 {
+            if (try? await channel.call(KVMethods.put, PutRequest(key: Array("k\(index)".utf8), value: [UInt8](repeating: 7, count: 256)), timeout: .seconds(1))) != nil {
+                written += 1
+            } else {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        await channel.close()
+        node.terminate()
+        node.waitUntilExit()
+        try #require(written == 200)
+
+        let (status, output) = try fsck(directory)
+        #expect(status == 0, "\(output)")
+        #expect(output.hasPrefix("ok: node 4, term 1, log 1..."), "\(output)")
+
+        // Damage the middle of the largest table or log file (RocksDB flushed the WAL into a
+        // table when greyd closed it).
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".sst") || $0.hasSuffix(".log") }
+        let sized = files.map { ($0, (try? FileManager.default.attributesOfItem(atPath: directory + "/" + $0)[.size] as? Int) ?? 0) }
+        let largest = try #require(sized.max { $0.1 < $1.1 })
+        let path = directory + "/" + largest.0
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        try #require(bytes.count > 2_000, "\(largest.0) too small to damage in the middle: \(bytes.count) bytes")
+        for offset in (bytes.count / 2)..<(bytes.count / 2 + 64) { bytes[offset] ^= 0xFF }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let (damagedStatus, damagedOutput) = try fsck(directory)
+        #expect(damagedStatus == 1)
+        #expect(damagedOutput.hasPrefix("greyctl: storage error during") || damagedOutput.hasPrefix("greyctl: data directory is damaged"), "\(damagedOutput)")
+
+        let (missingStatus, missingOutput) = try fsck(directory + "-nowhere")
+        #expect(missingStatus != 0)
+        #expect(missingOutput.contains("no data directory at"), "\(missingOutput)")
+    }
+}

@@ -8,7 +8,7 @@ import GreyWire
 struct Greyctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "greyctl", abstract: "Operate and query a Grey cluster.",
-        subcommands: [Cluster.self, Consensus.self, KV.self])
+        subcommands: [Cluster.self, Consensus.self, KV.self, Fsck.self])
 }
 
 /// Options every command shares.
