@@ -5,13 +5,14 @@ import GreyWire
 /// Converts the core's messages to the gRPC messages of `grey.v1.ClusterService` and back.
 /// Requests travel as RPC requests; the core's reply travels back as that RPC's response.
 enum RaftWireMapping {
+    // The log codec owns the one mapping of entries, disk and wire alike; AppendEntries
+    // uses its message form directly rather than a round trip through bytes.
     static func entry(_ entry: LogEntry) -> GreyWire.Entry {
-        // The log codec owns the one encoding of entries, disk and wire alike.
-        (try? GreyWire.Entry(decoding: LogEntryCodec.encode(entry))) ?? GreyWire.Entry()
+        LogEntryCodec.wireEntry(entry)
     }
 
     static func entry(_ wire: GreyWire.Entry) throws -> LogEntry {
-        try LogEntryCodec.decode(wire.encoded())
+        try LogEntryCodec.logEntry(wire)
     }
 
     static func requestVote(_ request: RequestVote, from: NodeID) -> RequestVoteRequest {

@@ -6,12 +6,7 @@ import GreyWire
 /// protobuf-c, reads both and `greyctl fsck` can decode a log with stock tools.
 package enum LogEntryCodec {
     package static func encode(_ entry: LogEntry) -> [UInt8] {
-        let (type, data): (EntryType, [UInt8]) = switch entry.payload {
-        case .command(let bytes): (.command, bytes)
-        case .noop: (.noop, [])
-        case let .config(change, result): (.configChange, wireChange(change, result).encoded())
-        }
-        return Entry(term: entry.term.rawValue, index: entry.index.rawValue, type: type, data: data).encoded()
+        wireEntry(entry).encoded()
     }
 
     package static func decode(_ bytes: [UInt8]) throws(StorageError) -> LogEntry {
@@ -21,6 +16,21 @@ package enum LogEntryCodec {
         } catch {
             throw .corrupted("a log entry does not decode: \(error)")
         }
+        return try logEntry(entry)
+    }
+
+    /// The wire message for an entry (AppendEntries carries these without re-encoding).
+    package static func wireEntry(_ entry: LogEntry) -> Entry {
+        let (type, data): (EntryType, [UInt8]) = switch entry.payload {
+        case .command(let bytes): (.command, bytes)
+        case .noop: (.noop, [])
+        case let .config(change, result): (.configChange, wireChange(change, result).encoded())
+        }
+        return Entry(term: entry.term.rawValue, index: entry.index.rawValue, type: type, data: data)
+    }
+
+    /// The core's entry for a wire message; a configuration payload that does not decode is damage.
+    package static func logEntry(_ entry: Entry) throws(StorageError) -> LogEntry {
         let payload: EntryPayload
         switch entry.type {
         case .command: payload = .command(entry.data)
