@@ -177,8 +177,16 @@ struct BadInputTests {
         try await round(100)  // warm up pools and caches
         let before = residentBytes()
         try await round(400)
+        // Every hostile connection must be gone: a connection kept open keeps its buffers.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while server.server.statistics.openConnections > 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(server.server.statistics.openConnections == 0, "\(server.server.statistics.openConnections) hostile connections still open")
+        // Resident memory is the whole test process's, and other suites run beside this one, so
+        // the bound is loose: it catches growth without bound (hundreds of MiB), not noise.
         let grownBytes = residentBytes() - before
-        #expect(grownBytes < 96 << 20, "resident memory grew by \(grownBytes >> 20) MiB over 400 hostile connections")
+        #expect(grownBytes < 256 << 20, "resident memory grew by \(grownBytes >> 20) MiB over 400 hostile connections")
         try await expectHealthy(server)
         try await server.stop()
     }
@@ -229,7 +237,7 @@ struct UnreadRepliesTests {
         // How many of the rest are refused rather than left unanswered when the client hangs up
         // depends on timing; that some are shows the refusal path ran.
         #expect(refused >= 1, "no call was refused")
-        #expect(grown < 160 << 20, "resident memory grew by \(grown >> 20) MiB")
+        #expect(grown < 256 << 20, "resident memory grew by \(grown >> 20) MiB (whole test process; the reply count above is the precise check)")
         try await server.stop()
     }
 }
