@@ -16,10 +16,12 @@ public actor GreyNode {
     var raft: RaftNode
     let storage: RaftStorage
     private let storageQueue = DispatchQueue(label: "grey.storage")
+    /// Reads and writes of whole snapshots: long, so kept off the storage queue's writes.
+    let snapshotQueue = DispatchQueue(label: "grey.snapshot")
     private var peers: [NodeID: GRPCChannel] = [:]
     private var processing = false
     private var dirty = false
-    private var appliedIndex: LogIndex
+    var appliedIndex: LogIndex
     private var proposals: [LogIndex: (term: Term, continuation: CheckedContinuation<KVOutcome, Error>)] = [:]
     private var configChanges: [LogIndex: (term: Term, continuation: CheckedContinuation<Void, Error>)] = [:]
     /// Learners that joined to become voters: promoted by the leader once caught up.
@@ -30,13 +32,27 @@ public actor GreyNode {
     private var replyWaiters: [NodeID: [(id: UInt64, kind: ReplyKind, continuation: CheckedContinuation<Message, Error>)]] = [:]
     private var nextWaiterID: UInt64 = 1
     private var tickTask: Task<Void, Never>?
+    /// Followers a snapshot is being streamed to (one transfer each at a time).
+    var snapshotTransfers: Set<NodeID> = []
+    /// A snapshot being received from the leader.
+    var incomingSnapshot: IncomingSnapshot?
+    /// A received, verified snapshot file the core has been asked to install.
+    var receivedSnapshot: (metadata: SnapshotMetadata, path: String)?
+    /// A log compaction is being written.
+    var compacting = false
+    /// Snapshot transfers and installs, for /metrics and the logs.
+    let log: @Sendable (String) -> Void
 
     enum ReplyKind { case vote, append }
 
     /// Opens storage and restores the core from it. `bootstrap` is the founding membership
     /// (used only when the data directory has none yet).
-    public init(configuration: NodeConfiguration, storage: RaftStorage, bootstrap: GreyRaft.Configuration) throws {
+    public init(
+        configuration: NodeConfiguration, storage: RaftStorage, bootstrap: GreyRaft.Configuration,
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws {
         self.configuration = configuration
+        self.log = log
         self.storage = storage
         var durable = try storage.load()
         if durable.hardState.commit < durable.appliedIndex { durable.appliedIndex = durable.hardState.commit }
@@ -258,7 +274,7 @@ public actor GreyNode {
 
     // MARK: - Driving the core
 
-    private func kick() {
+    func kick() {
         guard !processing else {
             dirty = true
             return
@@ -278,6 +294,7 @@ public actor GreyNode {
 
     private func perform(_ ready: Ready) async {
         for envelope in ready.eagerMessages { dispatch(envelope) }
+        if let snapshot = ready.snapshot { await install(snapshot.metadata) }
         if ready.needsPersistence {
             do {
                 try await onStorage { try self.storage.persist(ready) }
@@ -291,7 +308,10 @@ public actor GreyNode {
             }
         }
         for envelope in ready.messages { dispatch(envelope) }
-        if !ready.committed.isEmpty { await apply(ready.committed) }
+        if !ready.committed.isEmpty {
+            await apply(ready.committed)
+            compactIfDue()
+        }
         for read in ready.readStates {
             if let waiter = readWaiters.removeValue(forKey: read.requestID) { confirmedReads.append((read.index, waiter)) }
         }
@@ -381,7 +401,9 @@ public actor GreyNode {
                 let waiter = replyWaiters[envelope.to]!.remove(at: index)
                 waiter.continuation.resume(returning: envelope.message)
             }
-        case .requestVote, .appendEntries, .timeoutNow, .installSnapshot:
+        case .installSnapshot:
+            startSnapshotTransfer(to: envelope.to)
+        case .requestVote, .appendEntries, .timeoutNow:
             guard let channel = channel(to: envelope.to) else { return }
             let from = configuration.id
             let timeout = configuration.electionTimeout
@@ -392,7 +414,7 @@ public actor GreyNode {
         }
     }
 
-    private func channel(to peer: NodeID) -> GRPCChannel? {
+    func channel(to peer: NodeID) -> GRPCChannel? {
         if let channel = peers[peer] { return channel }
         guard let address = raft.configuration.addresses[peer], let channel = try? GRPCChannel(target: address) else { return nil }
         peers[peer] = channel
@@ -411,11 +433,11 @@ public actor GreyNode {
             _ = try await channel.call(ClusterMethods.timeoutNow, TimeoutNowRequest(term: request.term.rawValue, leaderID: from.rawValue), timeout: timeout)
             return nil
         default:
-            return nil  // snapshots are sent only after log compaction, which this runtime does not do yet
+            return nil  // snapshots travel by SnapshotSender, not as one message
         }
     }
 
-    private func onStorage<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    func onStorage<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             storageQueue.async {
                 continuation.resume(with: Result { try work() })

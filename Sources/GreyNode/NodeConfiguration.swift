@@ -13,6 +13,13 @@ public struct NodeConfiguration: Sendable {
     public var electionTimeout: Duration = .milliseconds(150)
     public var heartbeatInterval: Duration = .milliseconds(50)
     public var seed: UInt64
+    /// Compact the log once this many applied entries sit behind the last compaction point.
+    public var snapshotEntries: UInt64 = 10_000
+    /// Entries kept behind the applied index at compaction, so a follower a little behind
+    /// catches up from the log rather than by a whole snapshot.
+    public var snapshotCatchUpEntries: UInt64 { min(5_000, snapshotEntries / 2) }
+    /// Bytes per InstallSnapshot chunk (well under the 4 MiB message limit).
+    public var snapshotChunkBytes = 1 << 20
 
     public init(id: NodeID, listenHost: String, listenPort: Int, advertiseAddress: String, peers: [String], dataDirectory: String, seed: UInt64) {
         self.id = id

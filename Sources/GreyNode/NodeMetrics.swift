@@ -16,6 +16,10 @@ public final class NodeMetrics: Sendable {
     private let isLeader: Gauge
     private let leaderChanges: Counter
     private let storageBytes: Gauge
+    private let snapshotIndex: Gauge
+    private let snapshotsSent: Counter
+    private let snapshotBytesSent: Counter
+    private let snapshotSendSeconds: Gauge
     private let lagGauges = NIOLockedValueBox([UInt64: Gauge]())
     private let latency = NIOLockedValueBox([String: DurationHistogram]())
     private let lastLeader = NIOLockedValueBox<UInt64?>(nil)
@@ -35,6 +39,10 @@ public final class NodeMetrics: Sendable {
         isLeader = registry.makeGauge(name: "grey_cluster_leader", help: "1 if this node leads, else 0.")
         leaderChanges = registry.makeCounter(name: "grey_leader_changes_total", help: "Times this node saw the leader change.")
         storageBytes = registry.makeGauge(name: "grey_storage_used_bytes", help: "Bytes used by this node's data directory.")
+        snapshotIndex = registry.makeGauge(name: "grey_snapshot_index", help: "The index the log was last compacted through.")
+        snapshotsSent = registry.makeCounter(name: "grey_snapshots_sent_total", help: "Snapshots this node streamed to followers.")
+        snapshotBytesSent = registry.makeCounter(name: "grey_snapshot_sent_bytes_total", help: "Bytes of snapshots streamed to followers.")
+        snapshotSendSeconds = registry.makeGauge(name: "grey_snapshot_last_send_seconds", help: "How long the last snapshot transfer took.")
     }
 
     /// Feeds RPC latency from a server's statistics.
@@ -78,6 +86,16 @@ public final class NodeMetrics: Sendable {
         }
         storageBytes.set(to: Double(Self.directorySize(dataDirectory)))
         return registry.emitToBuffer()
+    }
+
+    func noteCompaction(through index: UInt64) {
+        snapshotIndex.set(to: Double(index))
+    }
+
+    func noteSnapshotSent(bytes: UInt64, seconds: Double) {
+        snapshotsSent.increment()
+        snapshotBytesSent.increment(by: Int64(bytes))
+        snapshotSendSeconds.set(to: seconds)
     }
 
     /// Counts a leader change when the known leader differs from the last one seen.

@@ -55,6 +55,10 @@ public enum NodeServices {
             guard case .appendResponse(let response)? = try await node.handle(envelope, reply: .append) else { throw GRPCStatus(.internal, "no reply") }
             return RaftWireMapping.appendResponse(response, from: node.configuration.id)
         }
+        router.register(ClusterMethods.installSnapshot) { request, _ in
+            let node = try await handle.node()
+            return try await node.receiveSnapshotChunk(request)
+        }
         router.register(ClusterMethods.timeoutNow) { request, _ in
             let node = try await handle.node()
             let envelope = Envelope(from: NodeID(request.leaderID), to: node.configuration.id, message: .timeoutNow(TimeoutNow(term: Term(request.term))))

@@ -187,6 +187,16 @@ public struct RaftNode: Sendable {
         SnapshotMetadata(index: log.snapshotIndex, term: log.snapshotTerm, configuration: configurationHistory[0].configuration)
     }
 
+    /// Describes a snapshot of the state machine as of the applied `index` (which must still
+    /// be in the log or be its start): its term and the membership in effect there. The
+    /// runtime sends followers the state at its current applied index, not at the compaction
+    /// point, so they need not replay the entries between.
+    public func snapshotMetadata(at index: LogIndex) -> SnapshotMetadata? {
+        guard index >= log.snapshotIndex, index <= committedHandedOut, let entryTerm = log.term(at: index) else { return nil }
+        let configuration = configurationHistory.last { $0.index <= index }!.configuration
+        return SnapshotMetadata(index: index, term: entryTerm, configuration: configuration)
+    }
+
     /// A follower's replication position as the leader sees it.
     public func matchIndex(of peer: NodeID) -> LogIndex? {
         peer == id ? durableIndex : progress[peer]?.match

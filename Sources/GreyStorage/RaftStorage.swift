@@ -13,6 +13,8 @@ public final class RaftStorage: @unchecked Sendable {
     // @unchecked Sendable: all state lives in RocksDB, which is thread-safe; this class keeps
     // no mutable Swift state.
     let database: RocksDB
+    /// The data directory; received snapshots are written beside the database.
+    public let directory: String
 
     static let families = ["log", "meta", "state"]
     static let hardStateKey = Array("hard-state".utf8)
@@ -20,6 +22,14 @@ public final class RaftStorage: @unchecked Sendable {
     static let nodeIDKey = Array("node-id".utf8)
     static let appliedKey = Array("\u{0}applied-index".utf8)
     static let bootstrapKey = Array("bootstrap-configuration".utf8)
+    /// Present while a received snapshot is being installed: the file to install again from
+    /// if the node crashes half-way.
+    static let installingKey = Array("installing-snapshot".utf8)
+    /// Present in a directory `greyctl snapshot restore` seeded until greyd adopts it with its
+    /// new cluster's membership.
+    static let restoredKey = Array("restored-snapshot".utf8)
+    /// The first byte of every state-machine key (the applied index sorts before them).
+    public static let dataPrefix: UInt8 = 0x01
 
     /// The membership the cluster was formed with (the log holds only later changes).
     public func bootstrapConfiguration() throws(StorageError) -> GreyRaft.Configuration? {
@@ -28,9 +38,17 @@ public final class RaftStorage: @unchecked Sendable {
         return LogEntryCodec.raftConfiguration(wire)
     }
 
+    /// Records the founding membership. A directory seeded by `greyctl snapshot restore`
+    /// adopts it as its snapshot's membership in the same write: the restored data now
+    /// belongs to this new cluster.
     public func saveBootstrapConfiguration(_ configuration: GreyRaft.Configuration) throws(StorageError) {
         let batch = WriteBatch(for: database)
         batch.put("meta", Self.bootstrapKey, LogEntryCodec.wireConfiguration(configuration).encoded())
+        if try isRestoredSeed(), var snapshot = try database.get("meta", Self.snapshotKey).map({ (bytes) throws(StorageError) in try Self.decodeSnapshot(bytes) }) {
+            snapshot.configuration = configuration
+            batch.put("meta", Self.snapshotKey, Self.encodeSnapshot(snapshot))
+            batch.delete("meta", Self.restoredKey)
+        }
         try database.write(batch, sync: true)
     }
 
@@ -38,6 +56,7 @@ public final class RaftStorage: @unchecked Sendable {
     /// written by another node id, or one whose log has a gap.
     public init(directory: String, nodeID: NodeID) throws(StorageError) {
         database = try RocksDB(path: directory, columnFamilies: Self.families, createIfMissing: true)
+        self.directory = directory
         if let stamped = try database.get("meta", Self.nodeIDKey) {
             let owner = Self.decodeUInt64(stamped)
             guard owner == nodeID.rawValue else {
@@ -50,10 +69,18 @@ public final class RaftStorage: @unchecked Sendable {
         }
     }
 
+    /// Creates a data directory no node owns yet, for `restore(from:into:)`; the first greyd
+    /// started on it stamps its node id.
+    init(seeding directory: String) throws(StorageError) {
+        database = try RocksDB(path: directory, columnFamilies: Self.families, createIfMissing: true)
+        self.directory = directory
+    }
+
     /// Opens an existing data directory for inspection (`greyctl fsck`): creates nothing and
     /// accepts whichever node wrote it, reported as `nodeID`.
     public init(existingDirectory directory: String) throws(StorageError) {
         database = try RocksDB(path: directory, columnFamilies: Self.families, createIfMissing: false)
+        self.directory = directory
         guard try database.get("meta", Self.nodeIDKey) != nil else {
             throw .corrupted("\(directory) has no node identity: not a Grey data directory, or damaged")
         }
@@ -66,6 +93,7 @@ public final class RaftStorage: @unchecked Sendable {
 
     /// Everything the Raft core needs at restart, checked for continuity.
     public func load() throws(StorageError) -> DurableState {
+        try finishInterruptedInstall()
         var state = DurableState()
         if let bytes = try database.get("meta", Self.hardStateKey) { state.hardState = try Self.decodeHardState(bytes) }
         if let bytes = try database.get("meta", Self.snapshotKey) { state.snapshot = try Self.decodeSnapshot(bytes) }
@@ -136,7 +164,9 @@ public final class RaftStorage: @unchecked Sendable {
     }
 
     /// Records that a snapshot now covers the log through `metadata.index` and drops those entries.
+    /// Does nothing when the store already starts later (a snapshot was installed meanwhile).
     public func compact(through metadata: SnapshotMetadata) throws(StorageError) {
+        if let bytes = try database.get("meta", Self.snapshotKey), try Self.decodeSnapshot(bytes).index >= metadata.index { return }
         let batch = WriteBatch(for: database)
         batch.put("meta", Self.snapshotKey, Self.encodeSnapshot(metadata))
         batch.deleteRange("log", from: Self.logKey(0), to: Self.logKey(metadata.index.next))
@@ -146,7 +176,7 @@ public final class RaftStorage: @unchecked Sendable {
     // MARK: - Encodings
 
     /// State-machine keys carry a one-byte prefix so they never collide with the applied-index key.
-    static func stateKey(_ key: [UInt8]) -> [UInt8] { [0x01] + key }
+    static func stateKey(_ key: [UInt8]) -> [UInt8] { [dataPrefix] + key }
 
     static func logKey(_ index: LogIndex) -> [UInt8] { encodeUInt64(index.rawValue) }
 

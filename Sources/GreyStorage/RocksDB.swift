@@ -11,7 +11,7 @@ import Glibc
 /// concurrent reads and writes, and this wrapper holds no mutable Swift state after `init`.
 /// Calls block on disk: callers keep them off NIO event loops.
 public final class RocksDB: @unchecked Sendable {
-    private let database: OpaquePointer
+    let database: OpaquePointer
     private let options: OpaquePointer
     private let syncWrite: OpaquePointer
     private let bufferedWrite: OpaquePointer

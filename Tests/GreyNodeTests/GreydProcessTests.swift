@@ -11,11 +11,14 @@ final class GreydCluster: @unchecked Sendable {
     let directory: URL
     var processes: [Int: Process] = [:]
     let count: Int
+    /// Settings every node gets, on top of id, addresses and data directory.
+    let settings: [String: String]
 
     static let binary = RepositoryPaths.root.appendingPathComponent(".build/debug/greyd")
 
-    init(count: Int) throws {
+    init(count: Int, settings: [String: String] = [:]) throws {
         self.count = count
+        self.settings = settings
         basePort = 20_000 + Int.random(in: 0..<1_200) * 10  // below the ephemeral range (32768+)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("greyd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -27,7 +30,7 @@ final class GreydCluster: @unchecked Sendable {
     func start(_ node: Int, joining member: Int? = nil) throws {
         let process = Process()
         process.executableURL = Self.binary
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.merging(settings) { $1 }
         environment["GREY_NODE_ID"] = String(node)
         environment["GREY_LISTEN_ADDR"] = address(node)
         if let member {

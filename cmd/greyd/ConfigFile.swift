@@ -8,7 +8,7 @@ struct ConfigFile {
         "node_id": "GREY_NODE_ID", "listen": "GREY_LISTEN_ADDR", "peers": "GREY_CLUSTER_PEERS",
         "data_dir": "GREY_DATA_DIR", "advertise": "GREY_ADVERTISE_ADDR",
         "election_timeout": "GREY_ELECTION_TIMEOUT", "heartbeat_interval": "GREY_HEARTBEAT_INTERVAL",
-        "log_level": "GREY_LOG_LEVEL", "seed": "GREY_SEED",
+        "log_level": "GREY_LOG_LEVEL", "seed": "GREY_SEED", "snapshot_entries": "GREY_SNAPSHOT_ENTRIES",
     ]
 
     /// The file's settings keyed by the environment variable each stands for.

@@ -22,6 +22,7 @@ struct Greyd: AsyncParsableCommand {
     @Option(name: .long, help: "Address peers use to reach this node (GREY_ADVERTISE_ADDR, default the listen address).") var advertise: String?
     @Option(name: .customLong("election-timeout"), help: "Election timeout, randomised up to 2x (GREY_ELECTION_TIMEOUT, default 150ms).") var electionTimeout: String?
     @Option(name: .customLong("heartbeat-interval"), help: "Leader heartbeat interval (GREY_HEARTBEAT_INTERVAL, default 50ms).") var heartbeatInterval: String?
+    @Option(name: .customLong("snapshot-entries"), help: "Compact the log every this many applied entries (GREY_SNAPSHOT_ENTRIES, default 10000).") var snapshotEntries: String?
     @Option(name: .long, help: "Seed for election timers, for reproducible tests (GREY_SEED, default random).") var seed: String?
     @Option(name: .customLong("log-level"), help: "error, warning, info or debug (GREY_LOG_LEVEL, default info).") var logLevel: String?
     @Option(name: .long, help: "A YAML file with the same settings in snake_case (node_id, listen, peers, ...); flags and environment win.") var config: String?
@@ -57,6 +58,9 @@ struct Greyd: AsyncParsableCommand {
             fail("heartbeat interval must look like 50ms")
         }
         guard heartbeat * 2 <= election else { fail("the heartbeat interval must be at most half the election timeout") }
+        guard let compactEvery = UInt64(setting(snapshotEntries, "GREY_SNAPSHOT_ENTRIES") ?? "10000"), compactEvery >= 2 else {
+            fail("GREY_SNAPSHOT_ENTRIES must be an integer of at least 2")
+        }
         let seedText = setting(seed, "GREY_SEED")
         guard seedText == nil || UInt64(seedText!) != nil else { fail("GREY_SEED must be a non-negative integer") }
         let seedValue = seedText.flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
@@ -71,6 +75,7 @@ struct Greyd: AsyncParsableCommand {
             dataDirectory: directory, seed: seedValue)
         nodeConfiguration.electionTimeout = election
         nodeConfiguration.heartbeatInterval = heartbeat
+        nodeConfiguration.snapshotEntries = compactEvery
 
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -97,6 +102,9 @@ struct Greyd: AsyncParsableCommand {
         log("listening on \(listenAddress), data in \(directory)")
         let founding: Configuration
         let mustJoin = joinAddress != nil && (try? storage.bootstrapConfiguration()) == nil
+        if mustJoin, (try? storage.isRestoredSeed()) == true {
+            fail("\(directory) was seeded by 'greyctl snapshot restore' to found a new cluster: start it with --peers, not --join")
+        }
         do {
             if mustJoin {
                 // A joiner founds nothing: it learns the membership from the leader's log.
@@ -108,7 +116,12 @@ struct Greyd: AsyncParsableCommand {
         } catch {
             fail("\(error)")
         }
-        let node = try GreyNode(configuration: nodeConfiguration, storage: storage, bootstrap: founding)
+        let node: GreyNode
+        do {
+            node = try GreyNode(configuration: nodeConfiguration, storage: storage, bootstrap: founding, log: log)
+        } catch {
+            fail("\(error)")
+        }
         node.metrics.observe(rpcStatistics)
         await handle.set(node)
         await node.start()

@@ -73,11 +73,15 @@ extension RaftNode {
 
     /// An empty AppendEntries anchored at what the follower is known to hold, so it always
     /// matches, resets the follower's election timer and carries the commit index and read context.
+    /// A follower known to hold less than the log start (it is being sent a snapshot) gets
+    /// one anchored at the log start instead: it refuses it, but learns the leader is alive
+    /// and does not start an election in the middle of a long transfer.
     mutating func sendHeartbeat(to peer: NodeID, context: UInt64) {
-        guard let peerProgress = progress[peer], let matchTerm = log.term(at: peerProgress.match) else { return }
+        guard let peerProgress = progress[peer] else { return }
+        let anchor = log.term(at: peerProgress.match).map { (peerProgress.match, $0) } ?? (log.snapshotIndex, log.snapshotTerm)
         let commit = min(commitIndex, peerProgress.match)
         send(to: peer, .appendEntries(AppendEntries(
-            term: term, prevLogIndex: peerProgress.match, prevLogTerm: matchTerm, entries: [],
+            term: term, prevLogIndex: anchor.0, prevLogTerm: anchor.1, entries: [],
             leaderCommit: commit, readContext: context)), afterPersist: false)
         progress[peer]!.commitSent = max(peerProgress.commitSent, commit)
     }

@@ -1,0 +1,181 @@
+import GreyRPC
+import GreyRaft
+import GreyStorage
+import GreyWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Log compaction, and snapshots streamed to followers that are behind the log start.
+///
+/// The state machine lives in RocksDB and is always current, so a snapshot is not a copy
+/// made ahead of time: compaction only records where the log now starts, and a follower
+/// that needs more is sent the state as of the leader's applied index, read from a frozen
+/// RocksDB view while writes go on.
+extension GreyNode {
+    // MARK: - Compaction
+
+    /// Compacts the log once `snapshotEntries` applied entries sit behind the last point,
+    /// keeping `snapshotCatchUpEntries` for followers that are only a little behind.
+    func compactIfDue() {
+        let start = raft.log.snapshotIndex.rawValue
+        guard !compacting, appliedIndex.rawValue >= start + configuration.snapshotEntries else { return }
+        let point = LogIndex(appliedIndex.rawValue - configuration.snapshotCatchUpEntries)
+        guard point.rawValue > start else { return }
+        raft.compact(through: point)
+        let metadata = raft.snapshotMetadata
+        compacting = true
+        let storage = self.storage
+        Task {
+            do {
+                try await self.onStorage { try storage.compact(through: metadata) }
+            } catch {
+                fatalError("\(self.configuration.id): cannot compact the log: \(error)")
+            }
+            self.compactionDone()
+        }
+    }
+
+    private func compactionDone() {
+        compacting = false
+        metrics.noteCompaction(through: raft.log.snapshotIndex.rawValue)
+    }
+
+    // MARK: - Sending (leader)
+
+    /// Starts streaming the current state to `peer`, unless a transfer to it is running.
+    func startSnapshotTransfer(to peer: NodeID) {
+        guard raft.role == .leader, !snapshotTransfers.contains(peer), let channel = channel(to: peer) else { return }
+        snapshotTransfers.insert(peer)
+        let term = raft.term
+        Task { await self.transferSnapshot(to: peer, channel: channel, term: term) }
+    }
+
+    private func transferSnapshot(to peer: NodeID, channel: GRPCChannel, term: Term) async {
+        defer { snapshotTransfers.remove(peer) }
+        let storage = self.storage
+        let frozen: (view: RocksDBView, applied: LogIndex)
+        do {
+            // On the storage queue, so the view includes every apply queued before it.
+            frozen = try await onStorage {
+                let view = storage.freeze()
+                return (view, try RaftStorage.appliedIndex(in: view))
+            }
+        } catch {
+            log("cannot read a snapshot for node \(peer.rawValue): \(error)")
+            return
+        }
+        guard raft.role == .leader, raft.term == term, let metadata = raft.snapshotMetadata(at: frozen.applied) else { return }
+        let source = SnapshotSource(view: frozen.view, metadata: metadata)
+        let sender = SnapshotSender(source: source, channel: channel, term: term, leader: configuration.id, queue: snapshotQueue, chunkBytes: configuration.snapshotChunkBytes)
+        let started = ContinuousClock.now
+        log("sending node \(peer.rawValue) a snapshot at index \(metadata.index.rawValue)")
+        do {
+            let response = try await sender.run { await self.isLeader(of: term) }
+            let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
+            if response.installed {
+                metrics.noteSnapshotSent(bytes: source.offset, seconds: seconds)
+                log("node \(peer.rawValue) installed the snapshot at index \(metadata.index.rawValue): \(source.offset) bytes in \(String(format2: seconds)) s")
+            }
+            let match = response.installed ? metadata.index : 0
+            receive(Envelope(from: peer, to: configuration.id, message: .snapshotResponse(SnapshotResponse(term: Term(response.term), matchIndex: match))))
+        } catch {
+            log("snapshot to node \(peer.rawValue) stopped: \(error)")
+        }
+    }
+
+    func isLeader(of term: Term) -> Bool {
+        raft.role == .leader && raft.term == term
+    }
+
+    // MARK: - Receiving (follower)
+
+    /// Takes one InstallSnapshot chunk. The answer's `next_offset` says where the leader
+    /// goes on from: the next chunk, this one again (damaged or a duplicate), or byte 0.
+    /// After the last chunk the core installs the snapshot before this returns.
+    func receiveSnapshotChunk(_ request: InstallSnapshotRequest) async throws -> InstallSnapshotResponse {
+        func answer(_ next: UInt64, installed: Bool = false) -> InstallSnapshotResponse {
+            InstallSnapshotResponse(term: raft.term.rawValue, followerID: configuration.id.rawValue, nextOffset: next, installed: installed)
+        }
+        guard Term(request.term) >= raft.term else { return answer(0) }
+        let identity = IncomingSnapshot.Identity(index: request.lastIncludedIndex, term: request.lastIncludedTerm)
+        if incomingSnapshot?.identity != identity || (request.offset == 0 && incomingSnapshot?.busy == false) {
+            guard request.offset == 0 else { return answer(0) }
+            incomingSnapshot?.discard()
+            incomingSnapshot = try IncomingSnapshot(path: storage.incomingSnapshotPath, identity: identity)
+        }
+        let incoming = incomingSnapshot!
+        guard !incoming.busy, request.offset == incoming.received else { return answer(incoming.received) }
+        guard CRC32C.checksum(request.data) == request.chunkCRC32C else {
+            log("snapshot chunk at \(request.offset) failed its CRC; asking again")
+            return answer(incoming.received)
+        }
+        incoming.busy = true
+        defer { incoming.busy = false }
+        let data = request.data
+        do {
+            try await onSnapshotQueue { try incoming.append(data) }
+        } catch {
+            log("snapshot from node \(request.leaderID) refused: \(error)")
+            discardIncoming(incoming)
+            return answer(0)
+        }
+        guard request.done else { return answer(incoming.received) }
+        let metadata: SnapshotMetadata
+        do {
+            metadata = try await onSnapshotQueue { try incoming.finish() }
+            guard metadata.index.rawValue == identity.index, metadata.term.rawValue == identity.term else {
+                throw StorageError.badSnapshot("header says index \(metadata.index.rawValue) term \(metadata.term), chunks said \(identity.index)/\(identity.term)")
+            }
+        } catch {
+            log("snapshot from node \(request.leaderID) refused: \(error)")
+            discardIncoming(incoming)
+            return answer(0)
+        }
+        if incomingSnapshot === incoming { incomingSnapshot = nil }
+        receivedSnapshot = (metadata, incoming.path)
+        let envelope = Envelope(
+            from: NodeID(request.leaderID), to: configuration.id,
+            message: .installSnapshot(InstallSnapshot(term: Term(request.term), metadata: metadata, data: [])))
+        _ = try await handle(envelope, reply: .append)
+        return answer(incoming.received, installed: true)
+    }
+
+    private func discardIncoming(_ incoming: IncomingSnapshot) {
+        incoming.discard()
+        if incomingSnapshot === incoming { incomingSnapshot = nil }
+    }
+
+    /// Replaces the state machine with the received snapshot the core accepted (perform step 2).
+    func install(_ metadata: SnapshotMetadata) async {
+        guard let received = receivedSnapshot, received.metadata.index == metadata.index else {
+            fatalError("\(configuration.id): the core installs snapshot \(metadata.index), which was never received")
+        }
+        let storage = self.storage
+        let started = ContinuousClock.now
+        do {
+            try await onStorage { try storage.installSnapshot(file: received.path, metadata: metadata) }
+        } catch {
+            fatalError("\(configuration.id): cannot install the snapshot at \(metadata.index): \(error)")
+        }
+        receivedSnapshot = nil
+        unlink(received.path)
+        appliedIndex = metadata.index
+        log("installed a snapshot at index \(metadata.index.rawValue) in \(ContinuousClock.now - started)")
+    }
+
+    func onSnapshotQueue<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            snapshotQueue.async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+}
+
+extension String {
+    /// Two decimals, without Foundation's formatter.
+    init(format2 value: Double) {
+        let hundredths = Int((value * 100).rounded())
+        self = "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
+    }
+}

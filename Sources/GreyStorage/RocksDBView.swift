@@ -1,0 +1,92 @@
+import CRocksDB
+
+/// A frozen, consistent view of the whole database at one moment (a RocksDB snapshot):
+/// reads through it see nothing written after it was taken, in any column family. Sending
+/// a snapshot to a follower or a backup reads a gigabyte through one of these while writes
+/// go on. Owns the `rocksdb_snapshot_t` and its read options; releases them in `deinit`.
+public final class RocksDBView: @unchecked Sendable {
+    // @unchecked Sendable: RocksDB snapshots are immutable and safe to read from any thread;
+    // the class holds no mutable Swift state.
+    let database: RocksDB
+    private let snapshot: OpaquePointer
+    let readOptions: OpaquePointer
+
+    public init(of database: RocksDB) {
+        self.database = database
+        snapshot = rocksdb_create_snapshot(database.database)
+        readOptions = rocksdb_readoptions_create()
+        rocksdb_readoptions_set_verify_checksums(readOptions, 1)
+        // A one-pass scan of everything: do not push the live working set out of the cache.
+        rocksdb_readoptions_set_fill_cache(readOptions, 0)
+        rocksdb_readoptions_set_snapshot(readOptions, snapshot)
+    }
+
+    deinit {
+        rocksdb_readoptions_destroy(readOptions)
+        rocksdb_release_snapshot(database.database, snapshot)
+    }
+
+    public func get(_ family: String, _ key: [UInt8]) throws(StorageError) -> [UInt8]? {
+        var error: UnsafeMutablePointer<CChar>? = nil
+        var length = 0
+        let value = key.withUnsafeBufferPointer { keyBuffer in
+            keyBuffer.withMemoryRebound(to: CChar.self) {
+                rocksdb_get_cf(database.database, readOptions, database.family(family), $0.baseAddress, $0.count, &length, &error)
+            }
+        }
+        try RocksDB.check(error, "get")
+        guard let value else { return nil }
+        defer { rocksdb_free(value) }
+        return [UInt8](UnsafeRawBufferPointer(start: value, count: length))
+    }
+
+    /// A cursor over `family` in this view, positioned at the first key ≥ `start`.
+    public func cursor(_ family: String, from start: [UInt8]) -> RocksDBCursor {
+        RocksDBCursor(view: self, family: family, from: start)
+    }
+}
+
+/// A forward iterator over one column family of a `RocksDBView`. Not thread-safe: one
+/// thread at a time (the view keeps the data it reads alive). Owns its `rocksdb_iterator_t`.
+public final class RocksDBCursor: @unchecked Sendable {
+    // @unchecked Sendable: handed between storage threads, used by one at a time.
+    private let view: RocksDBView
+    private let iterator: OpaquePointer
+
+    init(view: RocksDBView, family: String, from start: [UInt8]) {
+        self.view = view
+        iterator = rocksdb_create_iterator_cf(view.database.database, view.readOptions, view.database.family(family))
+        seek(start)
+    }
+
+    deinit {
+        rocksdb_iter_destroy(iterator)
+    }
+
+    public func seek(_ key: [UInt8]) {
+        key.withUnsafeBufferPointer { keyBuffer in
+            keyBuffer.withMemoryRebound(to: CChar.self) { rocksdb_iter_seek(iterator, $0.baseAddress, $0.count) }
+        }
+    }
+
+    /// The pair under the cursor, or nil past the end. The buffers are RocksDB's and stay
+    /// valid only until `advance()`.
+    public func current() throws(StorageError) -> (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)? {
+        guard rocksdb_iter_valid(iterator) != 0 else {
+            var error: UnsafeMutablePointer<CChar>? = nil
+            rocksdb_iter_get_error(iterator, &error)
+            try RocksDB.check(error, "scan")
+            return nil
+        }
+        var keyLength = 0
+        var valueLength = 0
+        let key = rocksdb_iter_key(iterator, &keyLength)
+        let value = rocksdb_iter_value(iterator, &valueLength)
+        return (UnsafeRawBufferPointer(start: key, count: keyLength), UnsafeRawBufferPointer(start: value, count: valueLength))
+    }
+
+    /// Steps to the next pair.
+    public func advance() {
+        rocksdb_iter_next(iterator)
+    }
+}

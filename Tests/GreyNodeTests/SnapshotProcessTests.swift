@@ -1,0 +1,105 @@
+import Foundation
+import GreyRPC
+import GreyTestSupport
+import GreyWire
+import Testing
+
+/// Writes `count` keys `prefix0…` through `node` from `parallel` concurrent writers; returns
+/// the keys whose writes were acknowledged (a write that failed may or may not have landed).
+func writeKeys(_ cluster: GreydCluster, via node: Int, prefix: String, count: Int, parallel: Int = 8, timeout: Duration = .seconds(5)) async throws -> [String] {
+    let channel = try cluster.channel(node)
+    return try await withThrowingTaskGroup(of: [String].self) { group in
+        for writer in 0..<parallel {
+            group.addTask {
+                var acknowledged: [String] = []
+                for index in stride(from: writer, to: count, by: parallel) {
+                    let key = "\(prefix)\(index)"
+                    if (try? await channel.call(KVMethods.put, PutRequest(key: Array(key.utf8), value: Array("value-\(key)".utf8)), timeout: timeout)) != nil {
+                        acknowledged.append(key)
+                    }
+                }
+                return acknowledged
+            }
+        }
+        return try await group.reduce(into: []) { $0 += $1 }
+    }
+}
+
+/// Polls `node` with stale reads until it holds `key` (it has caught up that far).
+func waitUntil(_ cluster: GreydCluster, node: Int, holds key: String, within limit: Duration = .seconds(15)) async throws -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        let got = try? await cluster.channel(node).call(KVMethods.get, GetRequest(key: Array(key.utf8), consistency: .stale), timeout: .milliseconds(500))
+        if got?.found == true { return true }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return false
+}
+
+/// Counts the keys `node` lacks or holds with the wrong value.
+func missingKeys(_ keys: [String], on cluster: GreydCluster, node: Int, consistency: ReadConsistency) async throws -> [String] {
+    let channel = try cluster.channel(node)
+    var missing: [String] = []
+    for key in keys {
+        let got = try await channel.call(KVMethods.get, GetRequest(key: Array(key.utf8), consistency: consistency), timeout: .seconds(5))
+        if !got.found || got.value != Array("value-\(key)".utf8) { missing.append(key) }
+    }
+    return missing
+}
+
+extension GreydProcessTests {
+    @Test("a follower behind the compacted log and a new member both catch up by snapshot")
+    func catchUpBySnapshot() async throws {
+        let cluster = try GreydCluster(count: 3, settings: ["GREY_SNAPSHOT_ENTRIES": "50"])
+        defer { cluster.stopAll() }
+        let leader = try await cluster.waitForLeader()
+        let lagging = (leader + 1) % 3
+        cluster.kill(lagging)
+        let keys = try await writeKeys(cluster, via: leader, prefix: "s", count: 400)
+        #expect(keys.count == 400)
+        let status = try await cluster.channel(leader).call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .seconds(1))
+        #expect(status.snapshotIndex > 100, "the leader did not compact its log: snapshot index \(status.snapshotIndex)")
+
+        try cluster.start(lagging)
+        #expect(try await waitUntil(cluster, node: lagging, holds: "s399"))
+        #expect(try await missingKeys(keys, on: cluster, node: lagging, consistency: .stale) == [])
+        let log = try String(contentsOf: cluster.directory.appendingPathComponent("node-\(lagging).log"), encoding: .utf8)
+        #expect(log.contains("installed a snapshot"), "the restarted follower caught up without a snapshot:\n\(log)")
+
+        try cluster.start(3, joining: leader)
+        #expect(try await waitUntil(cluster, node: 3, holds: "s399"))
+        #expect(try await missingKeys(keys, on: cluster, node: 3, consistency: .stale) == [])
+        // And the cluster goes on: writes after the snapshot reach the new member too.
+        _ = try await cluster.channel(3).call(KVMethods.put, PutRequest(key: Array("after".utf8), value: [1]), timeout: .seconds(5))
+        #expect(try await waitUntil(cluster, node: lagging, holds: "after"))
+    }
+
+    @Test("kill -9 under concurrent writes — a follower, the leader, then every node — loses no acknowledged write")
+    func crashLoop() async throws {
+        let cluster = try GreydCluster(count: 3, settings: ["GREY_SNAPSHOT_ENTRIES": "200"])
+        defer { cluster.stopAll() }
+        var acknowledged: [String] = []
+        for round in 0..<3 {
+            let leader = try await cluster.waitForLeader(within: .seconds(15))
+            let victims = switch round {
+            case 0: [(leader + 1) % 3]
+            case 1: [leader]
+            default: [0, 1, 2]
+            }
+            let entry = (leader + 2) % 3
+            // Writers run while the kill lands; writes that fail are not counted as acknowledged.
+            async let written = writeKeys(cluster, via: victims.contains(entry) ? leader : entry, prefix: "r\(round)-", count: 300, timeout: .seconds(2))
+            try await Task.sleep(for: .milliseconds(150))
+            for victim in victims { cluster.kill(victim) }
+            let keys = try await written
+            acknowledged += keys
+            for victim in victims { try cluster.start(victim) }
+            _ = try await cluster.waitForLeader(within: .seconds(15))
+        }
+        #expect(acknowledged.count > 300, "too few writes were acknowledged to mean anything: \(acknowledged.count)")
+        for node in 0..<3 {
+            let missing = try await missingKeys(acknowledged, on: cluster, node: node, consistency: .linearizable)
+            #expect(missing.isEmpty, "node \(node) lacks \(missing.count) acknowledged writes, e.g. \(missing.prefix(5))")
+        }
+    }
+}
