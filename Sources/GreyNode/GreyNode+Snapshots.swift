@@ -54,20 +54,15 @@ extension GreyNode {
 
     private func transferSnapshot(to peer: NodeID, channel: GRPCChannel, term: Term) async {
         defer { snapshotTransfers.remove(peer) }
-        let storage = self.storage
-        let frozen: (view: RocksDBView, applied: LogIndex)
+        let source: SnapshotSource
         do {
-            // On the storage queue, so the view includes every apply queued before it.
-            frozen = try await onStorage {
-                let view = storage.freeze()
-                return (view, try RaftStorage.appliedIndex(in: view))
-            }
+            source = try await openSnapshot()
         } catch {
             log("cannot read a snapshot for node \(peer.rawValue): \(error)")
             return
         }
-        guard raft.role == .leader, raft.term == term, let metadata = raft.snapshotMetadata(at: frozen.applied) else { return }
-        let source = SnapshotSource(view: frozen.view, metadata: metadata)
+        guard raft.role == .leader, raft.term == term else { return }
+        let metadata = source.metadata
         let sender = SnapshotSender(source: source, channel: channel, term: term, leader: configuration.id, queue: snapshotQueue, chunkBytes: configuration.snapshotChunkBytes)
         let started = ContinuousClock.now
         log("sending node \(peer.rawValue) a snapshot at index \(metadata.index.rawValue)")
@@ -83,6 +78,21 @@ extension GreyNode {
         } catch {
             log("snapshot to node \(peer.rawValue) stopped: \(error)")
         }
+    }
+
+    /// The state as applied here now, frozen, with the metadata that describes it: what a
+    /// follower is sent and what `greyctl snapshot create` saves.
+    func openSnapshot() async throws -> SnapshotSource {
+        let storage = self.storage
+        // On the storage queue, so the view includes every apply queued before it.
+        let frozen = try await onStorage {
+            let view = storage.freeze()
+            return (view: view, applied: try RaftStorage.appliedIndex(in: view))
+        }
+        guard let metadata = raft.snapshotMetadata(at: frozen.applied) else {
+            throw GRPCStatus(.unavailable, "the log moved past applied index \(frozen.applied.rawValue) while freezing it; try again")
+        }
+        return SnapshotSource(view: frozen.view, metadata: metadata)
     }
 
     func isLeader(of term: Term) -> Bool {

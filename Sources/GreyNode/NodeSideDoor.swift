@@ -1,4 +1,5 @@
 import GreyRPC
+import GreyStorage
 import GreyWire
 
 /// The HTTP/1.1 routes on the gRPC port: `/health`, `/status` (JSON, snake_case fields of
@@ -25,6 +26,20 @@ public struct NodeSideDoor: HTTPSideDoor {
             let status = await node.status()
             let body = await Task.detached { node.metrics.render(status) }.value
             return SideDoorResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: body)
+        case ("GET", "/snapshot"):
+            // A backup: the state as applied on this node, streamed (`greyctl snapshot create`).
+            guard let node = await handle.startedNode else { return SideDoorResponse(status: 503, text: "starting\n") }
+            let source: SnapshotSource
+            do {
+                source = try await node.openSnapshot()
+            } catch {
+                return SideDoorResponse(status: 503, text: "\(error)\n")
+            }
+            return SideDoorResponse(status: 200, contentType: "application/octet-stream") {
+                try await node.onSnapshotQueue {
+                    source.lastChunk?.done == true ? nil : try source.nextChunk(maxBytes: 1 << 20).data
+                }
+            }
         case ("GET", "/status"):
             guard let node = await handle.startedNode else {
                 return SideDoorResponse(status: 200, contentType: "application/json", text: Self.json(GetClusterStatusResponse(nodeID: handle.id.rawValue)))

@@ -16,6 +16,17 @@ public struct SideDoorResponse: Sendable {
     public var status: Int
     public var contentType: String
     public var body: [UInt8]
+    /// For bodies too big to hold (a snapshot): called for each next piece until it returns
+    /// nil; the response is sent chunked, one piece in flight at a time. An error midway cuts
+    /// the connection, so the client sees a truncated body rather than a short "success".
+    public var stream: (@Sendable () async throws -> [UInt8]?)?
+
+    public init(status: Int, contentType: String, stream: @escaping @Sendable () async throws -> [UInt8]?) {
+        self.status = status
+        self.contentType = contentType
+        self.body = []
+        self.stream = stream
+    }
 
     public init(status: Int, contentType: String = "text/plain; charset=utf-8", body: [UInt8]) {
         self.status = status
@@ -90,6 +101,10 @@ final class HTTPSideDoorHandler: ChannelInboundHandler {
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, _ response: SideDoorResponse) {
         guard context.channel.isActive else { return }
+        if let stream = response.stream {
+            respondStreaming(context: context, head: head, status: response.status, contentType: response.contentType, stream)
+            return
+        }
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: response.contentType)
         headers.add(name: "content-length", value: String(response.body.count))
@@ -102,6 +117,39 @@ final class HTTPSideDoorHandler: ChannelInboundHandler {
         if !keepAlive {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    /// Sends a chunked body piece by piece, waiting for each write to finish before asking for
+    /// the next (the client's reading speed sets the pace). The connection closes at the end.
+    private func respondStreaming(
+        context: ChannelHandlerContext, head: HTTPRequestHead, status: Int, contentType: String,
+        _ stream: @escaping @Sendable () async throws -> [UInt8]?
+    ) {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: contentType)
+        headers.add(name: "transfer-encoding", value: "chunked")
+        headers.add(name: "connection", value: "close")
+        let responseHead = HTTPResponseHead(version: head.version, status: HTTPResponseStatus(statusCode: status), headers: headers)
+        context.writeAndFlush(wrapOutboundOut(.head(responseHead)), promise: nil)
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let channel = context.channel
+        Task {
+            do {
+                while let piece = try await stream() {
+                    guard channel.isActive else { return }
+                    try await eventLoop.flatSubmit {
+                        let buffer = boundContext.value.channel.allocator.buffer(bytes: piece)
+                        return boundContext.value.writeAndFlush(this.value.wrapOutboundOut(.body(.byteBuffer(buffer))))
+                    }.get()
+                }
+                try await eventLoop.flatSubmit {
+                    boundContext.value.writeAndFlush(this.value.wrapOutboundOut(.end(nil)))
+                }.get()
+            } catch {}
+            channel.close(promise: nil)
         }
     }
 

@@ -97,6 +97,15 @@ extension RaftStorage {
         return metadata
     }
 
+    /// Reads a whole snapshot file and checks it (structure, record count, CRC); returns what
+    /// it holds. For `greyctl snapshot create` to refuse to leave a damaged backup behind.
+    public static func verifySnapshot(file path: String) throws(StorageError) -> (metadata: SnapshotMetadata, records: UInt64) {
+        var decoder = SnapshotDecoder()
+        try readFile(path) { (piece) throws(StorageError) in try decoder.feed(piece) { (_, _) throws(StorageError) in } }
+        try decoder.finish()
+        return (decoder.metadata!, decoder.records)
+    }
+
     /// Reads `path` in 4 MiB pieces.
     static func readFile(_ path: String, _ body: ([UInt8]) throws(StorageError) -> Void) throws(StorageError) {
         guard let file = fopen(path, "rb") else {

@@ -16,12 +16,25 @@ final class GreydCluster: @unchecked Sendable {
 
     static let binary = RepositoryPaths.root.appendingPathComponent(".build/debug/greyd")
 
-    init(count: Int, settings: [String: String] = [:]) throws {
+    /// Starts `count` nodes; with `restoringFrom`, each node's directory is first seeded from
+    /// that backup by `greyctl snapshot restore`.
+    init(count: Int, settings: [String: String] = [:], restoringFrom backup: String? = nil) throws {
         self.count = count
         self.settings = settings
         basePort = 20_000 + Int.random(in: 0..<1_200) * 10  // below the ephemeral range (32768+)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("greyd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        if let backup {
+            for node in 0..<count {
+                let restore = Process()
+                restore.executableURL = FsckTests.greyctl
+                restore.arguments = ["snapshot", "restore", "--input", backup, "--data-dir", directory.appendingPathComponent("node-\(node)").path]
+                restore.standardOutput = FileHandle.nullDevice
+                try restore.run()
+                restore.waitUntilExit()
+                guard restore.terminationStatus == 0 else { throw GRPCStatus(.internal, "greyctl snapshot restore failed for node \(node)") }
+            }
+        }
         for node in 0..<count { try start(node) }
     }
 

@@ -102,4 +102,35 @@ extension GreydProcessTests {
             #expect(missing.isEmpty, "node \(node) lacks \(missing.count) acknowledged writes, e.g. \(missing.prefix(5))")
         }
     }
+
+    @Test("greyctl snapshot create saves a live cluster's data; restore seeds a new cluster that serves it")
+    func backupAndRestore() async throws {
+        let greyctl = FsckTests.greyctl.path
+        let original = try GreydCluster(count: 3)
+        defer { original.stopAll() }
+        let leader = try await original.waitForLeader()
+        let keys = try await writeKeys(original, via: leader, prefix: "b", count: 200)
+        let backup = original.directory.appendingPathComponent("backup.snap").path
+        let created = try await runProcess(greyctl, ["snapshot", "create", "--endpoints", original.address((leader + 1) % 3), "--output", backup])
+        #expect(created.status == 0, "\(created.output)")
+        #expect(created.output.contains("200 keys"), "\(created.output)")
+
+        // A damaged backup is refused by restore, with the reason.
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: backup)))
+        bytes[bytes.count / 2] ^= 0xFF
+        let damaged = backup + ".damaged"
+        try Data(bytes).write(to: URL(fileURLWithPath: damaged))
+        let refused = try await runProcess(greyctl, ["snapshot", "restore", "--input", damaged, "--data-dir", original.directory.appendingPathComponent("refused").path])
+        #expect(refused.status != 0 && refused.output.hasPrefix("greyctl: snapshot is damaged"), "\(refused.output)")
+        #expect(!FileManager.default.fileExists(atPath: original.directory.appendingPathComponent("refused").path))
+
+        let restoredCluster = try GreydCluster(count: 3, restoringFrom: backup)
+        defer { restoredCluster.stopAll() }
+        let newLeader = try await restoredCluster.waitForLeader()
+        #expect(try await missingKeys(keys, on: restoredCluster, node: newLeader, consistency: .linearizable) == [])
+        _ = try await restoredCluster.channel(newLeader).call(KVMethods.put, PutRequest(key: Array("fresh".utf8), value: [1]), timeout: .seconds(5))
+        // The original cluster knows nothing of the new one.
+        let elsewhere = try await original.channel(leader).call(KVMethods.get, GetRequest(key: Array("fresh".utf8)), timeout: .seconds(5))
+        #expect(!elsewhere.found)
+    }
 }

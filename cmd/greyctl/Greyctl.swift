@@ -8,7 +8,7 @@ import GreyWire
 struct Greyctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "greyctl", abstract: "Operate and query a Grey cluster.",
-        subcommands: [Cluster.self, Consensus.self, KV.self, Fsck.self])
+        subcommands: [Cluster.self, Consensus.self, KV.self, Snapshot.self, Fsck.self])
 }
 
 /// Options every command shares.
@@ -65,28 +65,33 @@ struct ClientOptions: ParsableArguments {
 
     /// The status of every endpoint given and of every member they report, or the error.
     func statuses() async -> [(String, Result<GetClusterStatusResponse, GRPCStatus>)] {
-        var results: [(String, Result<GetClusterStatusResponse, GRPCStatus>)] = []
-        var queue = endpointList
-        var seen = Set<String>()
-        while !queue.isEmpty {
-            let endpoint = queue.removeFirst()
-            guard seen.insert(endpoint).inserted else { continue }
-            guard let channel = try? GRPCChannel(target: endpoint) else {
-                results.append((endpoint, .failure(GRPCStatus(.invalidArgument, "endpoint '\(endpoint)' is not host:port"))))
-                continue
-            }
-            do {
-                let status = try await channel.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: timeoutDuration)
-                results.append((endpoint, .success(status)))
-                let known = Set(results.compactMap { try? $0.1.get().nodeID })
-                queue += status.members.filter { !$0.address.isEmpty && !known.contains($0.id) }.map(\.address)
-            } catch {
-                results.append((endpoint, .failure(error)))
-            }
-            await channel.close()
-        }
-        return results
+        await clusterStatuses(endpoints: endpointList, timeout: timeoutDuration)
     }
+}
+
+/// The status of every endpoint given and of every member they report, or the error.
+func clusterStatuses(endpoints: [String], timeout: Duration) async -> [(String, Result<GetClusterStatusResponse, GRPCStatus>)] {
+    var results: [(String, Result<GetClusterStatusResponse, GRPCStatus>)] = []
+    var queue = endpoints
+    var seen = Set<String>()
+    while !queue.isEmpty {
+        let endpoint = queue.removeFirst()
+        guard seen.insert(endpoint).inserted else { continue }
+        guard let channel = try? GRPCChannel(target: endpoint) else {
+            results.append((endpoint, .failure(GRPCStatus(.invalidArgument, "endpoint '\(endpoint)' is not host:port"))))
+            continue
+        }
+        do {
+            let status = try await channel.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: timeout)
+            results.append((endpoint, .success(status)))
+            let known = Set(results.compactMap { try? $0.1.get().nodeID })
+            queue += status.members.filter { !$0.address.isEmpty && !known.contains($0.id) }.map(\.address)
+        } catch {
+            results.append((endpoint, .failure(error)))
+        }
+        await channel.close()
+    }
+    return results
 }
 
 enum OutputFormat: String, ExpressibleByArgument {
