@@ -11,7 +11,15 @@ public final class RPCStatistics: Sendable {
     }
 
     private let counts = NIOLockedValueBox(Counts())
-    private let observer = NIOLockedValueBox<CallObserver?>(nil)
+    /// The observer sits in a class, not directly in the generic lock box: a closure read
+    /// through the box's `inout` access is re-abstracted on the way in and out, and each
+    /// call wrapped it in two more thunks — after 75,000 calls every call walked 150,000
+    /// thunks (a leader at 100% CPU and 500 MiB).
+    private final class ObserverHolder: Sendable {
+        let observe: CallObserver
+        init(_ observe: @escaping CallObserver) { self.observe = observe }
+    }
+    private let observer = NIOLockedValueBox<ObserverHolder?>(nil)
 
     /// Told about every finished call: its path, status and how long the server took.
     public typealias CallObserver = @Sendable (_ path: String, _ code: GRPCStatus.Code, _ duration: Duration) -> Void
@@ -20,12 +28,13 @@ public final class RPCStatistics: Sendable {
 
     /// Installs the observer (metrics); replaces any earlier one.
     public func observeCalls(_ callObserver: @escaping CallObserver) {
-        observer.withLockedValue { $0 = callObserver }
+        let holder = ObserverHolder(callObserver)
+        observer.withLockedValue { $0 = holder }
     }
 
     func recordCall(_ code: GRPCStatus.Code, path: String = "", duration: Duration? = nil) {
         counts.withLockedValue { $0.callsByCode[code.rawValue] += 1 }
-        if let duration, let callObserver = observer.withLockedValue({ $0 }) { callObserver(path, code, duration) }
+        if let duration, let holder = observer.withLockedValue({ $0 }) { holder.observe(path, code, duration) }
     }
 
     func connectionOpened() {
