@@ -1,3 +1,4 @@
+import Foundation
 import GreyRPC
 import GreyRaft
 import GreyStorage
@@ -68,10 +69,11 @@ extension GreyNode {
         log("sending node \(peer.rawValue) a snapshot at index \(metadata.index.rawValue)")
         do {
             let response = try await sender.run { await self.isLeader(of: term) }
-            let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
+            let elapsed = (ContinuousClock.now - started).components
+            let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
             if response.installed {
                 metrics.noteSnapshotSent(bytes: source.offset, seconds: seconds)
-                log("node \(peer.rawValue) installed the snapshot at index \(metadata.index.rawValue): \(source.offset) bytes in \(String(format2: seconds)) s")
+                log("node \(peer.rawValue) installed the snapshot at index \(metadata.index.rawValue): \(source.offset) bytes in \(String(format: "%.2f", seconds)) s")
             }
             let match = response.installed ? metadata.index : 0
             receive(Envelope(from: peer, to: configuration.id, message: .snapshotResponse(SnapshotResponse(term: Term(response.term), matchIndex: match))))
@@ -125,7 +127,7 @@ extension GreyNode {
         defer { incoming.busy = false }
         let data = request.data
         do {
-            try await onSnapshotQueue { try incoming.append(data) }
+            try await snapshotQueue.run { try incoming.append(data) }
         } catch {
             log("snapshot from node \(request.leaderID) refused: \(error)")
             discardIncoming(incoming)
@@ -134,7 +136,7 @@ extension GreyNode {
         guard request.done else { return answer(incoming.received) }
         let metadata: SnapshotMetadata
         do {
-            metadata = try await onSnapshotQueue { try incoming.finish() }
+            metadata = try await snapshotQueue.run { try incoming.finish() }
             guard metadata.index.rawValue == identity.index, metadata.term.rawValue == identity.term else {
                 throw StorageError.badSnapshot("header says index \(metadata.index.rawValue) term \(metadata.term), chunks said \(identity.index)/\(identity.term)")
             }
@@ -175,17 +177,4 @@ extension GreyNode {
         log("installed a snapshot at index \(metadata.index.rawValue) in \(ContinuousClock.now - started)")
     }
 
-    func onSnapshotQueue<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            snapshotQueue.async { continuation.resume(with: Result { try work() }) }
-        }
-    }
-}
-
-extension String {
-    /// Two decimals, without Foundation's formatter.
-    init(format2 value: Double) {
-        let hundredths = Int((value * 100).rounded())
-        self = "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
-    }
 }

@@ -40,7 +40,7 @@ public actor GreyNode {
     var receivedSnapshot: (metadata: SnapshotMetadata, path: String)?
     /// A log compaction is being written.
     var compacting = false
-    /// Snapshot transfers and installs, for /metrics and the logs.
+    /// Where the node reports snapshot transfers and installs (greyd's stderr).
     let log: @Sendable (String) -> Void
 
     enum ReplyKind { case vote, append }
@@ -438,11 +438,7 @@ public actor GreyNode {
     }
 
     func onStorage<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            storageQueue.async {
-                continuation.resume(with: Result { try work() })
-            }
-        }
+        try await storageQueue.run(work)
     }
 }
 

@@ -36,7 +36,7 @@ public struct NodeSideDoor: HTTPSideDoor {
                 return SideDoorResponse(status: 503, text: "\(error)\n")
             }
             return SideDoorResponse(status: 200, contentType: "application/octet-stream") {
-                try await node.onSnapshotQueue {
+                try await node.snapshotQueue.run {
                     source.lastChunk?.done == true ? nil : try source.nextChunk(maxBytes: 1 << 20).data
                 }
             }

@@ -52,7 +52,7 @@ struct SnapshotSender {
                 failures += 1
                 guard failures < maxFailures else { throw GRPCStatus(.dataLoss, "follower keeps restarting the transfer") }
                 let source = self.source
-                try await onQueue { source.restart() }
+                try await queue.run { source.restart() }
                 chunk = try await next()
             case let offset:
                 throw GRPCStatus(.failedPrecondition, "follower asks for offset \(offset), which is not a chunk boundary")
@@ -63,12 +63,6 @@ struct SnapshotSender {
     private func next() async throws -> (offset: UInt64, data: [UInt8], done: Bool) {
         let source = self.source
         let chunkBytes = self.chunkBytes
-        return try await onQueue { try source.nextChunk(maxBytes: chunkBytes) }
-    }
-
-    private func onQueue<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try work() }) }
-        }
+        return try await queue.run { try source.nextChunk(maxBytes: chunkBytes) }
     }
 }

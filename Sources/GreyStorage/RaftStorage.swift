@@ -44,7 +44,8 @@ public final class RaftStorage: @unchecked Sendable {
     public func saveBootstrapConfiguration(_ configuration: GreyRaft.Configuration) throws(StorageError) {
         let batch = WriteBatch(for: database)
         batch.put("meta", Self.bootstrapKey, LogEntryCodec.wireConfiguration(configuration).encoded())
-        if try isRestoredSeed(), var snapshot = try database.get("meta", Self.snapshotKey).map({ (bytes) throws(StorageError) in try Self.decodeSnapshot(bytes) }) {
+        if try isRestoredSeed(), let bytes = try database.get("meta", Self.snapshotKey) {
+            var snapshot = try Self.decodeSnapshot(bytes)
             snapshot.configuration = configuration
             batch.put("meta", Self.snapshotKey, Self.encodeSnapshot(snapshot))
             batch.delete("meta", Self.restoredKey)
@@ -184,7 +185,7 @@ public final class RaftStorage: @unchecked Sendable {
         (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * UInt64($0))) }
     }
 
-    static func decodeUInt64(_ bytes: [UInt8]) -> UInt64 {
+    static func decodeUInt64(_ bytes: some Collection<UInt8>) -> UInt64 {
         bytes.prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
     }
 

@@ -88,6 +88,11 @@ public final class RocksDB: @unchecked Sendable {
 
     /// The value under `key` in `family`, or nil.
     public func get(_ family: String, _ key: [UInt8]) throws(StorageError) -> [UInt8]? {
+        try get(family, key, readOptions: readOptions)
+    }
+
+    /// A read with given options (a `RocksDBView` passes its snapshot's).
+    func get(_ family: String, _ key: [UInt8], readOptions: OpaquePointer) throws(StorageError) -> [UInt8]? {
         var error: UnsafeMutablePointer<CChar>? = nil
         var length = 0
         let value = key.withUnsafeBufferPointer { keyBuffer in

@@ -27,17 +27,7 @@ public final class RocksDBView: @unchecked Sendable {
     }
 
     public func get(_ family: String, _ key: [UInt8]) throws(StorageError) -> [UInt8]? {
-        var error: UnsafeMutablePointer<CChar>? = nil
-        var length = 0
-        let value = key.withUnsafeBufferPointer { keyBuffer in
-            keyBuffer.withMemoryRebound(to: CChar.self) {
-                rocksdb_get_cf(database.database, readOptions, database.family(family), $0.baseAddress, $0.count, &length, &error)
-            }
-        }
-        try RocksDB.check(error, "get")
-        guard let value else { return nil }
-        defer { rocksdb_free(value) }
-        return [UInt8](UnsafeRawBufferPointer(start: value, count: length))
+        try database.get(family, key, readOptions: readOptions)
     }
 
     /// A cursor over `family` in this view, positioned at the first key ≥ `start`.

@@ -100,7 +100,7 @@ public struct SnapshotDecoder {
     }
 
     private func readUInt64(at offset: Int) -> UInt64 {
-        buffer[offset..<offset + 8].reduce(0) { $0 << 8 | UInt64($1) }
+        RaftStorage.decodeUInt64(buffer[offset..<offset + 8])
     }
 
     private func readUInt32(at offset: Int) -> UInt32 {

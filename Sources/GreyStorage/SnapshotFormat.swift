@@ -59,8 +59,6 @@ public final class SnapshotSource: @unchecked Sendable {
     public private(set) var offset: UInt64 = 0
     /// The chunk most recently produced, to resend if it was lost.
     public private(set) var lastChunk: (offset: UInt64, data: [UInt8], done: Bool)?
-    /// Bytes of state scanned so far (keys and values), for progress reports.
-    public private(set) var totalBytes: UInt64 = 0
 
     /// `metadata` must describe the state in `view` (its index is the view's applied index).
     public init(view: RocksDBView, metadata: SnapshotMetadata) {
@@ -92,7 +90,6 @@ public final class SnapshotSource: @unchecked Sendable {
                 SnapshotFormat.appendRecord(&pending, key: UnsafeRawBufferPointer(rebasing: key.dropFirst()), value: value)
                 fold(from: start)
                 records += 1
-                totalBytes += UInt64(key.count - 1 + value.count)
                 cursor.advance()
             } else {
                 ended = true

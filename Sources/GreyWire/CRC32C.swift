@@ -8,16 +8,8 @@ public struct CRC32C: Sendable {
 
     public init() {}
 
-    public init(_ bytes: some Sequence<UInt8>) {
-        update(bytes)
-    }
-
-    public mutating func update(_ bytes: some Sequence<UInt8>) {
-        var crc = ~value
-        for byte in bytes {
-            crc = Self.table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8)
-        }
-        value = ~crc
+    public mutating func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update($0) }
     }
 
     public mutating func update(_ buffer: UnsafeRawBufferPointer) {
@@ -29,11 +21,9 @@ public struct CRC32C: Sendable {
     }
 
     public static func checksum(_ bytes: [UInt8]) -> UInt32 {
-        bytes.withUnsafeBytes { buffer in
-            var crc = CRC32C()
-            crc.update(buffer)
-            return crc.value
-        }
+        var crc = CRC32C()
+        crc.update(bytes)
+        return crc.value
     }
 
     private static let table: [UInt32] = (0..<256).map { index in

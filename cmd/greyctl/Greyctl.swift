@@ -22,10 +22,7 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .long, help: "How long to wait for an answer, e.g. 5s.")
     var timeout: String = "5s"
 
-    var endpointList: [String] {
-        let text = endpoints ?? ProcessInfo.processInfo.environment["GREY_ENDPOINTS"] ?? "localhost:5000"
-        return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    }
+    var endpointList: [String] { endpointList(from: endpoints) }
 
     var timeoutDuration: Duration {
         guard let seconds = Double(timeout.replacingOccurrences(of: "ms", with: "").replacingOccurrences(of: "s", with: "")) else { return .seconds(5) }
@@ -63,10 +60,22 @@ struct ClientOptions: ParsableArguments {
         throw CLIError(lastError)
     }
 
-    /// The status of every endpoint given and of every member they report, or the error.
+    /// `--endpoints`, else GREY_ENDPOINTS, else localhost:5000, split at commas.
+func endpointList(from flag: String?) -> [String] {
+    let text = flag ?? ProcessInfo.processInfo.environment["GREY_ENDPOINTS"] ?? "localhost:5000"
+    return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+}
+
+/// The status of every endpoint given and of every member they report, or the error.
     func statuses() async -> [(String, Result<GetClusterStatusResponse, GRPCStatus>)] {
         await clusterStatuses(endpoints: endpointList, timeout: timeoutDuration)
     }
+}
+
+/// `--endpoints`, else GREY_ENDPOINTS, else localhost:5000, split at commas.
+func endpointList(from flag: String?) -> [String] {
+    let text = flag ?? ProcessInfo.processInfo.environment["GREY_ENDPOINTS"] ?? "localhost:5000"
+    return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 }
 
 /// The status of every endpoint given and of every member they report, or the error.

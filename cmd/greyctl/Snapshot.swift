@@ -26,10 +26,7 @@ struct Snapshot: AsyncParsableCommand {
         @Option(name: .long, help: "The backup file to write.") var output: String
         @Flag(name: .long, help: "Print the result as JSON.") var json = false
 
-        var endpointList: [String] {
-            let text = endpoints ?? ProcessInfo.processInfo.environment["GREY_ENDPOINTS"] ?? "localhost:5000"
-            return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        }
+        var endpointList: [String] { greyctl.endpointList(from: endpoints) }
 
         func run() async throws {
             try await reporting {
