@@ -4,7 +4,7 @@ APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev librocksdb-
 PIP_PACKAGES := grpcio grpcio-tools prometheus_client
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: setup build test sim sim-build proto vectors cluster bench-core bench-micro clean
+.PHONY: setup build test sim sim-build proto vectors cluster demo cli bench-core bench-micro clean
 
 ## setup: install the Debian and pip packages the build and tests use (idempotent)
 setup:
@@ -58,6 +58,16 @@ vectors: setup
 cluster: setup
 	swift build -c release --product greyd
 	tools/cluster.sh
+
+## demo: run cluster-demo, five real nodes in one process through failures and partitions
+demo: setup
+	swift build --product cluster-demo
+	.build/debug/cluster-demo
+
+## cli: cluster-cli, the same in-process cluster driven by hand (type 'init 3', then 'help')
+cli: setup
+	swift build --product cluster-cli
+	.build/debug/cluster-cli
 
 ## bench-core: entries/s through an in-memory 3-node cluster, the Raft core alone
 bench-core: sim-build

@@ -50,6 +50,21 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "cmd/greyctl"),
+        .executableTarget(
+            name: "cluster-demo",
+            dependencies: ["GreyLocalCluster", "GreyRPC", "GreyWire", "GreyRaft", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "cmd/cluster-demo"),
+        .executableTarget(
+            name: "cluster-cli",
+            dependencies: ["GreyLocalCluster", "GreyRPC", "GreyWire", "GreyRaft"],
+            path: "cmd/cluster-cli"),
+        // Real nodes in one process with cuttable links, for cluster-demo and cluster-cli.
+        .target(
+            name: "GreyLocalCluster",
+            dependencies: [
+                "GreyNode", "GreyRPC", "GreyRaft", "GreyStorage", "GreyWire",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]),
         .target(name: "GreyWire", dependencies: ["GreyProto"]),
         // Durable state on RocksDB: the Raft log, hard state and the state machine.
         .target(name: "GreyStorage", dependencies: ["CRocksDB", "GreyRaft", "GreyWire"]),

@@ -32,6 +32,8 @@ public actor GreyNode {
     private var replyWaiters: [NodeID: [(id: UInt64, kind: ReplyKind, continuation: CheckedContinuation<Message, Error>)]] = [:]
     private var nextWaiterID: UInt64 = 1
     private var tickTask: Task<Void, Never>?
+    /// Set by `halt()`: the node has stopped for good and touches neither storage nor peers.
+    private var halted = false
     /// Followers a snapshot is being streamed to (one transfer each at a time).
     var snapshotTransfers: Set<NodeID> = []
     /// A snapshot being received from the leader.
@@ -86,6 +88,28 @@ public actor GreyNode {
 
     public func stop() {
         tickTask?.cancel()
+    }
+
+    /// Stops the node as a crash would, but in-process: no more ticks, messages or storage
+    /// writes once the write in flight (if any) is done, and every waiting caller is failed.
+    /// Its storage can then be opened by a new node (what `cluster-demo` calls a restart).
+    public func halt() async {
+        tickTask?.cancel()
+        halted = true
+        while processing { try? await Task.sleep(for: .milliseconds(5)) }
+        let unavailable = GRPCStatus(.unavailable, "node \(configuration.id.rawValue) stopped")
+        for (_, proposal) in proposals { proposal.continuation.resume(throwing: unavailable) }
+        for (_, change) in configChanges { change.continuation.resume(throwing: unavailable) }
+        for (_, waiter) in readWaiters { waiter.resume(throwing: unavailable) }
+        for read in confirmedReads { read.continuation.resume(throwing: unavailable) }
+        for waiter in replyWaiters.values.joined() { waiter.continuation.resume(throwing: unavailable) }
+        proposals = [:]
+        configChanges = [:]
+        readWaiters = [:]
+        confirmedReads = []
+        replyWaiters = [:]
+        for channel in peers.values { await channel.close() }
+        peers = [:]
     }
 
     /// For a graceful shutdown: if this node leads, hands leadership to the most caught-up
@@ -148,10 +172,20 @@ public actor GreyNode {
             term: raft.term.rawValue, appliedIndex: appliedIndex.rawValue)
     }
 
-    /// The leader's address, if one is known and it is not us.
+    /// The leader's address, if one is known, it is not us and the link to it is up.
     func leaderAddress() -> String? {
-        guard let leader = raft.leader, leader != configuration.id else { return nil }
+        guard let leader = raft.leader, leader != configuration.id, !isCut(from: leader) else { return nil }
         return raft.configuration.addresses[leader]
+    }
+
+    /// Callers waiting on a halted node would wait forever: they are turned away instead.
+    private func ensureRunning() throws {
+        guard !halted else { throw GRPCStatus(.unavailable, "node \(configuration.id.rawValue) stopped") }
+    }
+
+    /// Whether the link between this node and `peer` is cut (only ever in demo clusters).
+    func isCut(from peer: NodeID) -> Bool {
+        configuration.linkFaults?.isCut(configuration.id, peer) ?? false
     }
 
     var isLeader: Bool { raft.role == .leader }
@@ -160,6 +194,7 @@ public actor GreyNode {
 
     /// Proposes a write and waits until it is applied; returns its outcome and the header.
     func write(_ command: KVCommand) async throws -> (KVOutcome, ResponseHeader) {
+        try ensureRunning()
         let placed: (index: LogIndex, term: Term)
         do {
             placed = try raft.propose(command.encoded())
@@ -177,6 +212,7 @@ public actor GreyNode {
 
     /// Proposes a membership change and waits until it is applied (committed).
     func changeMembership(_ change: GreyRaft.ConfigChange) async throws -> [Member] {
+        try ensureRunning()
         let index: LogIndex
         do {
             index = try raft.proposeConfigChange(change)
@@ -226,6 +262,7 @@ public actor GreyNode {
 
     /// Waits until a read at `level` may be served here; returns the index applied by then.
     func awaitReadable(lease: Bool) async throws -> LogIndex {
+        try ensureRunning()
         let id = nextReadID
         nextReadID += 1
         raft.readIndex(requestID: id, lease: lease)
@@ -245,6 +282,7 @@ public actor GreyNode {
 
     /// Steps a request from a peer and waits for the core's reply to it.
     func handle(_ envelope: Envelope, reply kind: ReplyKind?) async throws -> Message? {
+        try ensureRunning()
         raft.step(envelope)
         kick()
         guard let kind else { return nil }
@@ -275,6 +313,7 @@ public actor GreyNode {
     // MARK: - Driving the core
 
     func kick() {
+        guard !halted else { return }
         guard !processing else {
             dirty = true
             return
@@ -286,6 +325,7 @@ public actor GreyNode {
     private func drain() async {
         repeat {
             dirty = false
+            if halted { break }
             let ready = raft.takeReady()
             if !ready.isEmpty { await perform(ready) }
         } while dirty
@@ -414,7 +454,9 @@ public actor GreyNode {
         }
     }
 
+    /// The channel to a peer; nil when its address is unknown or the link to it is cut.
     func channel(to peer: NodeID) -> GRPCChannel? {
+        guard !halted, !isCut(from: peer) else { return nil }
         if let channel = peers[peer] { return channel }
         guard let address = raft.configuration.addresses[peer], let channel = try? GRPCChannel(target: address) else { return nil }
         peers[peer] = channel

@@ -20,6 +20,8 @@ public struct NodeConfiguration: Sendable {
     public var snapshotCatchUpEntries: UInt64 { min(5_000, snapshotEntries / 2) }
     /// Bytes per InstallSnapshot chunk (well under the 4 MiB message limit).
     public var snapshotChunkBytes = 1 << 20
+    /// Links cut on purpose (in-process demo clusters); nil in greyd.
+    public var linkFaults: (any LinkFaults)?
 
     public init(id: NodeID, listenHost: String, listenPort: Int, advertiseAddress: String, peers: [String], dataDirectory: String, seed: UInt64) {
         self.id = id

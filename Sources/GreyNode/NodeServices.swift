@@ -12,14 +12,14 @@ public enum NodeServices {
         router.register(KVMethods.put) { request, context in
             let node = try await handle.node()
             guard !request.key.isEmpty else { throw GRPCStatus(.invalidArgument, "key must not be empty") }
-            if let leader = try await forwarder.leaderChannel(node) { return try await leader.call(KVMethods.put, request, timeout: remaining(context)) }
+            if let answer = try await forwarder.forward(KVMethods.put, request, from: node, within: remaining(context)) { return answer }
             let (_, header) = try await node.write(.put(request))
             return PutResponse(header: header)
         }
         router.register(KVMethods.delete) { request, context in
             let node = try await handle.node()
             guard !request.key.isEmpty else { throw GRPCStatus(.invalidArgument, "key must not be empty") }
-            if let leader = try await forwarder.leaderChannel(node) { return try await leader.call(KVMethods.delete, request, timeout: remaining(context)) }
+            if let answer = try await forwarder.forward(KVMethods.delete, request, from: node, within: remaining(context)) { return answer }
             let (outcome, header) = try await node.write(.delete(request))
             guard case .deleted(let existed) = outcome else { throw GRPCStatus(.internal, "unexpected outcome") }
             return DeleteResponse(header: header, deleted: existed)
@@ -27,7 +27,7 @@ public enum NodeServices {
         router.register(KVMethods.compareAndSwap) { request, context in
             let node = try await handle.node()
             guard !request.key.isEmpty else { throw GRPCStatus(.invalidArgument, "key must not be empty") }
-            if let leader = try await forwarder.leaderChannel(node) { return try await leader.call(KVMethods.compareAndSwap, request, timeout: remaining(context)) }
+            if let answer = try await forwarder.forward(KVMethods.compareAndSwap, request, from: node, within: remaining(context)) { return answer }
             let (outcome, header) = try await node.write(.compareAndSwap(request))
             guard case let .swapped(succeeded, current) = outcome else { throw GRPCStatus(.internal, "unexpected outcome") }
             return CompareAndSwapResponse(header: header, succeeded: succeeded, currentFound: current != nil, currentValue: current ?? [])
@@ -36,7 +36,7 @@ public enum NodeServices {
             let node = try await handle.node()
             guard !request.key.isEmpty else { throw GRPCStatus(.invalidArgument, "key must not be empty") }
             if request.consistency != .stale {
-                if let leader = try await forwarder.leaderChannel(node) { return try await leader.call(KVMethods.get, request, timeout: remaining(context)) }
+                if let answer = try await forwarder.forward(KVMethods.get, request, from: node, within: remaining(context)) { return answer }
                 _ = try await node.awaitReadable(lease: request.consistency == .lease)
             }
             let value = try await node.readValue(request.key)
@@ -70,25 +70,25 @@ public enum NodeServices {
             guard !request.address.isEmpty, HostPort(request.address) != nil else {
                 throw GRPCStatus(.invalidArgument, "address '\(request.address)' is not host:port")
             }
-            if let leader = try await forwarder.leaderChannel(node) { return try await leader.call(ClusterMethods.joinCluster, request, timeout: remaining(context)) }
+            if let answer = try await forwarder.forward(ClusterMethods.joinCluster, request, from: node, within: remaining(context)) { return answer }
             let members = try await node.join(id: NodeID(request.nodeID), address: request.address, asLearner: request.asLearner)
             return JoinClusterResponse(header: await node.header, members: members)
         }
         router.register(ClusterMethods.leaveCluster) { request, context in
             let node = try await handle.node()
-            if let leader = try await forwarder.leaderChannel(node) { return try await leader.call(ClusterMethods.leaveCluster, request, timeout: remaining(context)) }
+            if let answer = try await forwarder.forward(ClusterMethods.leaveCluster, request, from: node, within: remaining(context)) { return answer }
             let members = try await node.changeMembership(.remove(NodeID(request.nodeID)))
             return LeaveClusterResponse(header: await node.header, members: members)
         }
         router.register(ClusterMethods.promoteMember) { request, context in
             let node = try await handle.node()
-            if let leader = try await forwarder.leaderChannel(node) { return try await leader.call(ClusterMethods.promoteMember, request, timeout: remaining(context)) }
+            if let answer = try await forwarder.forward(ClusterMethods.promoteMember, request, from: node, within: remaining(context)) { return answer }
             let members = try await node.changeMembership(.promote(NodeID(request.nodeID)))
             return PromoteMemberResponse(header: await node.header, members: members)
         }
         router.register(ClusterMethods.transferLeadership) { request, context in
             let node = try await handle.node()
-            if let leader = try await forwarder.leaderChannel(node) { return try await leader.call(ClusterMethods.transferLeadership, request, timeout: remaining(context)) }
+            if let answer = try await forwarder.forward(ClusterMethods.transferLeadership, request, from: node, within: remaining(context)) { return answer }
             try await node.transferLeadership(to: NodeID(request.targetID))
             return TransferLeadershipResponse(header: await node.header)
         }
@@ -128,14 +128,29 @@ public actor NodeHandle {
     }
 }
 
-/// Channels to whichever node leads, reused across calls.
+/// Sends client calls on to whichever node leads, over channels reused across calls.
 final class LeaderForwarder: Sendable {
     private let channels = ChannelCache()
 
-    /// The leader's channel when another node leads; nil when this node leads.
-    func leaderChannel(_ node: GreyNode) async throws -> GRPCChannel? {
-        if await node.isLeader { return nil }
-        guard let address = await node.leaderAddress() else { throw NodeError.noLeader }
-        return try channels.channel(to: address)
+    /// The leader's answer when another node leads; nil when this node leads (serve it here).
+    /// A leader that cannot be reached at all never saw the call, so while the deadline allows
+    /// the call waits for the next leader instead of failing: a client writing through a
+    /// follower rides out a failover. A call that reached the leader is never sent twice.
+    func forward<Request, Response>(
+        _ method: GRPCMethod<Request, Response>, _ request: Request, from node: GreyNode, within limit: Duration
+    ) async throws -> Response? {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            if await node.isLeader { return nil }
+            let remaining = deadline - ContinuousClock.now
+            do {
+                guard let address = await node.leaderAddress() else { throw NodeError.noLeader }
+                return try await channels.channel(to: address).call(method, request, timeout: remaining)
+            } catch let status as GRPCStatus where GRPCChannel.neverConnected(status) && remaining > .milliseconds(50) {
+                try await Task.sleep(for: .milliseconds(20))
+            } catch NodeError.noLeader where remaining > .milliseconds(50) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
     }
 }

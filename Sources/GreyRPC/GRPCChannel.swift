@@ -143,6 +143,13 @@ public final class GRPCChannel: Sendable {
     }
 
 
+    /// Whether a call failed before any connection to the server existed, so the server never
+    /// saw the request and it may safely be sent elsewhere (or again).
+    public static func neverConnected(_ status: GRPCStatus) -> Bool {
+        status.code == .unavailable
+            && ["connection refused to ", "timed out connecting to ", "cannot connect to ", "cannot resolve "].contains { status.message.hasPrefix($0) }
+    }
+
     static func describeConnectError(_ error: Error, target: String) -> String {
         if let connectError = error as? NIOConnectionError {
             if connectError.dnsAAAAError != nil && connectError.dnsAError != nil && connectError.connectionErrors.isEmpty {

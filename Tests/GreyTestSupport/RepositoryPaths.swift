@@ -8,8 +8,9 @@ public enum RepositoryPaths {
     public static let tools = root.appendingPathComponent("tools")
 }
 
-/// Runs a program to completion and returns its exit status and combined output.
-public func runProcess(_ executable: String, _ arguments: [String], currentDirectory: URL? = nil) async throws -> (status: Int32, output: String) {
+/// Runs a program to completion (feeding it `input` on stdin, if given) and returns its exit
+/// status and combined output.
+public func runProcess(_ executable: String, _ arguments: [String], currentDirectory: URL? = nil, input: String? = nil) async throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [executable] + arguments
@@ -17,7 +18,13 @@ public func runProcess(_ executable: String, _ arguments: [String], currentDirec
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
+    let stdin = Pipe()
+    process.standardInput = input == nil ? FileHandle.nullDevice : stdin
     try process.run()
+    if let input {
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+    }
     // Block a Dispatch thread, not one of the (two, on this machine) cooperative-pool threads
     // that the server under test needs to answer the very process we are waiting for.
     return await withCheckedContinuation { continuation in
