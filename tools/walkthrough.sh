@@ -47,5 +47,14 @@ check "refused connection is one line, non-zero" "$status $out" "^1 greyctl: con
 leader_port=$(greyctl cluster leader -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["address"].split(":")[1])')
 out=$(python3 "$OLDPWD/tools/metrics_check.py" "http://localhost:$leader_port/metrics" --leader 2>&1)
 check "/metrics on the leader parses and has every promised metric" "$out" "metrics: [0-9]+ passed, 0 failed"
+# promtool (Debian's prometheus) is the judge of the exposition format; show first that it
+# fails a broken exposition, so a pass below means something.
+broken=$(printf '# TYPE grey_requests counter\ngrey_requests 1\n' | promtool check metrics 2>&1); status=$?
+check "promtool rejects a counter without _total or help" "$status $broken" "^[1-9].*_total"
+out=$(curl -s "http://localhost:$leader_port/metrics" | promtool check metrics 2>&1); status=$?
+check "promtool check metrics accepts the leader's /metrics" "$status $out" "^0 ?$"
+follower_port=$(for port in 5000 5001 5002; do [ "$port" != "$leader_port" ] && echo $port && break; done)
+out=$(curl -s "http://localhost:$follower_port/metrics" | promtool check metrics 2>&1); status=$?
+check "promtool check metrics accepts a follower's /metrics" "$status $out" "^0 ?$"
 echo "walkthrough: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -8,7 +8,7 @@ import GreyWire
 struct Greyctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "greyctl", abstract: "Operate and query a Grey cluster.",
-        subcommands: [Cluster.self, Consensus.self, KV.self, Snapshot.self, Fsck.self])
+        subcommands: [Cluster.self, Consensus.self, KV.self, Snapshot.self, Fsck.self, Bench.self])
 }
 
 /// Options every command shares.
@@ -22,7 +22,7 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .long, help: "How long to wait for an answer, e.g. 5s.")
     var timeout: String = "5s"
 
-    var endpointList: [String] { endpointList(from: endpoints) }
+    var endpointList: [String] { greyctl.endpointList(from: endpoints) }
 
     var timeoutDuration: Duration {
         guard let seconds = Double(timeout.replacingOccurrences(of: "ms", with: "").replacingOccurrences(of: "s", with: "")) else { return .seconds(5) }
@@ -53,20 +53,13 @@ struct ClientOptions: ParsableArguments {
                 return response
             case .failure(let status):
                 lastError = status
-                let couldNotConnect = status.code == .unavailable && (status.message.contains("connect") || status.message.contains("refused"))
-                if !couldNotConnect { throw CLIError(status) }
+                if !GRPCChannel.neverConnected(status) { throw CLIError(status) }
             }
         }
         throw CLIError(lastError)
     }
 
-    /// `--endpoints`, else GREY_ENDPOINTS, else localhost:5000, split at commas.
-func endpointList(from flag: String?) -> [String] {
-    let text = flag ?? ProcessInfo.processInfo.environment["GREY_ENDPOINTS"] ?? "localhost:5000"
-    return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-}
-
-/// The status of every endpoint given and of every member they report, or the error.
+    /// The status of every endpoint given and of every member they report, or the error.
     func statuses() async -> [(String, Result<GetClusterStatusResponse, GRPCStatus>)] {
         await clusterStatuses(endpoints: endpointList, timeout: timeoutDuration)
     }
