@@ -67,6 +67,7 @@ let package = Package(
             dependencies: [
                 "GreyNode", "GreyRPC", "GreyRaft", "GreyStorage", "GreyWire",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]),
         .target(name: "GreyWire", dependencies: ["GreyProto"]),
         // Durable state on RocksDB: the Raft log, hard state and the state machine.
@@ -89,6 +90,7 @@ let package = Package(
             dependencies: [
                 "GreyRaft", "GreyStorage", "GreyRPC", "GreyWire",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),

@@ -4,6 +4,7 @@ import GreyRPC
 import GreyRaft
 import GreyStorage
 import GreyWire
+import NIOPosix
 
 /// One real node of an in-process cluster: its own RocksDB data directory, gRPC server on a
 /// loopback port and Raft runtime — everything greyd runs, minus the process. `kill` stops it
@@ -42,13 +43,15 @@ actor LocalNode {
         let statistics = RPCStatistics()
         server = try await GRPCServer.start(
             configuration: .init(host: "127.0.0.1", port: port), router: router,
-            sideDoor: NodeSideDoor(handle: handle, router: router), statistics: statistics)
+            sideDoor: NodeSideDoor(handle: handle, router: router), statistics: statistics, group: eventLoop)
         port = server!.port
         pendingHandle = (handle, statistics)
         return address
     }
 
     private var pendingHandle: (NodeHandle, RPCStatistics)?
+    /// The loop the node and the connections it serves share (as in greyd).
+    private let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
 
     /// Starts the runtime: founding members pass the founding membership (used only on the
     /// first start), a joiner passes nil and then asks the cluster to add it.
@@ -62,12 +65,13 @@ actor LocalNode {
         configuration.electionTimeout = electionTimeout
         configuration.heartbeatInterval = electionTimeout / 3
         configuration.linkFaults = links
+        configuration.eventLoop = eventLoop
         let saved = try storage.bootstrapConfiguration()
         let bootstrap = saved ?? founding ?? GreyRaft.Configuration(voters: [])
         if saved == nil { try storage.saveBootstrapConfiguration(bootstrap) }
         let node = try GreyNode(configuration: configuration, storage: storage, bootstrap: bootstrap, log: log)
         node.metrics.observe(statistics)
-        await handle.set(node)
+        handle.set(node)
         await node.start()
         self.node = node
     }

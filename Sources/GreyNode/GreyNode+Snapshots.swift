@@ -150,7 +150,7 @@ extension GreyNode {
         let envelope = Envelope(
             from: NodeID(request.leaderID), to: configuration.id,
             message: .installSnapshot(InstallSnapshot(term: Term(request.term), metadata: metadata, data: [])))
-        _ = try await handle(envelope, reply: .append)
+        _ = try await handle(envelope, expectsReply: true)
         return answer(incoming.received, installed: true)
     }
 

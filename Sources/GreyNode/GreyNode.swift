@@ -3,14 +3,24 @@ import GreyRPC
 import GreyRaft
 import GreyStorage
 import GreyWire
+import NIOCore
 
 /// The runtime around one Raft core: it feeds the core ticks from a monotonic clock,
 /// messages from peers and requests from clients, and performs each `Ready` in the order the
-/// core requires — leader appends out at once, the log and hard state fsynced on the storage
-/// thread, then replies, then applies. Proposals that arrive while a write is in flight
-/// pile up in the core and go out together in the next `Ready`: one fsync for all of them.
+/// core requires — leader appends out at once, the log and hard state fsynced, then replies,
+/// then applies. Proposals that arrive while a write is in flight pile up in the core and go
+/// out together in the next `Ready`: one fsync for all of them.
+///
+/// Everything runs on one event loop (`NodeConfiguration.eventLoop`), which is this actor's
+/// executor and also serves the node's connections: a request, its replication and its
+/// reply never change threads. On these 2-core machines a thread switch costs more than the
+/// work it carries (see bench/REPORT.md). The log's fsync runs on that loop too — it blocks
+/// the loop for about 0.3 ms, and requests that arrive meanwhile share the next fsync.
 public actor GreyNode {
     let configuration: NodeConfiguration
+    /// The loop this actor runs on (its executor): see `NodeConfiguration.eventLoop`.
+    public nonisolated let eventLoop: any EventLoop
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { eventLoop.executor.asUnownedSerialExecutor() }
     /// The node's Prometheus metrics.
     public nonisolated let metrics: NodeMetrics
     var raft: RaftNode
@@ -29,9 +39,11 @@ public actor GreyNode {
     private var readWaiters: [UInt64: CheckedContinuation<LogIndex, Error>] = [:]
     private var confirmedReads: [(index: LogIndex, continuation: CheckedContinuation<LogIndex, Error>)] = []
     private var nextReadID: UInt64 = 1
-    private var replyWaiters: [NodeID: [(id: UInt64, kind: ReplyKind, continuation: CheckedContinuation<Message, Error>)]] = [:]
+    /// RPCs from peers waiting for the core's reply, by the correlation their request was
+    /// stepped with.
+    private var replyWaiters: [UInt64: CheckedContinuation<Message, Error>] = [:]
     private var nextWaiterID: UInt64 = 1
-    private var tickTask: Task<Void, Never>?
+    private var ticker: RepeatedTask?
     /// Set by `halt()`: the node has stopped for good and touches neither storage nor peers.
     private var halted = false
     /// Followers a snapshot is being streamed to (one transfer each at a time).
@@ -45,8 +57,6 @@ public actor GreyNode {
     /// Where the node reports snapshot transfers and installs (greyd's stderr).
     let log: @Sendable (String) -> Void
 
-    enum ReplyKind { case vote, append }
-
     /// Opens storage and restores the core from it. `bootstrap` is the founding membership
     /// (used only when the data directory has none yet).
     public init(
@@ -54,6 +64,7 @@ public actor GreyNode {
         log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws {
         self.configuration = configuration
+        self.eventLoop = configuration.eventLoop
         self.log = log
         self.storage = storage
         var durable = try storage.load()
@@ -66,35 +77,32 @@ public actor GreyNode {
         self.metrics = NodeMetrics(dataDirectory: configuration.dataDirectory)
     }
 
-    /// Starts the clock.
+    /// Starts the clock: a timer on the node's own loop, so a tick costs no thread switch.
     public func start() {
-        tickTask = Task { [weak self] in
-            let clock = ContinuousClock()
-            var next = clock.now
-            while !Task.isCancelled {
-                next = next.advanced(by: NodeConfiguration.tick)
-                try? await clock.sleep(until: next)
-                guard let self else { return }
-                // Deliver every tick the clock says has passed, before any other input.
-                var missed = 0
-                while next.advanced(by: NodeConfiguration.tick) <= clock.now && missed < 1_000 {
-                    next = next.advanced(by: NodeConfiguration.tick)
-                    missed += 1
-                }
-                await self.tick(count: missed + 1)
+        let clock = ContinuousClock()
+        let next = NIOLoopBoundBox(clock.now, eventLoop: eventLoop)
+        ticker = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(10), delay: .milliseconds(10)) { [weak self] _ in
+            guard let self else { return }
+            // Deliver every tick the clock says has passed (a late timer, a paused process).
+            var due = 0
+            while next.value.advanced(by: NodeConfiguration.tick) <= clock.now && due < 1_000 {
+                next.value = next.value.advanced(by: NodeConfiguration.tick)
+                due += 1
             }
+            if due > 0 { self.assumeIsolated { $0.tick(count: due) } }
         }
     }
 
     public func stop() {
-        tickTask?.cancel()
+        ticker?.cancel()
+        ticker = nil
     }
 
     /// Stops the node as a crash would, but in-process: no more ticks, messages or storage
     /// writes once the write in flight (if any) is done, and every waiting caller is failed.
     /// Its storage can then be opened by a new node (what `cluster-demo` calls a restart).
     public func halt() async {
-        tickTask?.cancel()
+        stop()
         halted = true
         while processing { try? await Task.sleep(for: .milliseconds(5)) }
         let unavailable = GRPCStatus(.unavailable, "node \(configuration.id.rawValue) stopped")
@@ -102,7 +110,7 @@ public actor GreyNode {
         for (_, change) in configChanges { change.continuation.resume(throwing: unavailable) }
         for (_, waiter) in readWaiters { waiter.resume(throwing: unavailable) }
         for read in confirmedReads { read.continuation.resume(throwing: unavailable) }
-        for waiter in replyWaiters.values.joined() { waiter.continuation.resume(throwing: unavailable) }
+        for waiter in replyWaiters.values { waiter.resume(throwing: unavailable) }
         proposals = [:]
         configChanges = [:]
         readWaiters = [:]
@@ -201,9 +209,11 @@ public actor GreyNode {
         } catch {
             throw NodeError.raft(error)
         }
-        kick()
+        // The waiter is in place before the core is driven: on an event-loop executor the
+        // drain can run before a continuation's body would otherwise have been reached.
         let outcome = try await withCheckedThrowingContinuation { continuation in
             proposals[placed.index] = (placed.term, continuation)
+            kick()
         }
         return (outcome, header)
     }
@@ -220,9 +230,9 @@ public actor GreyNode {
             throw NodeError.raft(error)
         }
         let term = raft.term
-        kick()
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
             configChanges[index] = (term, continuation)
+            kick()
         }
         return status().members
     }
@@ -266,43 +276,47 @@ public actor GreyNode {
         let id = nextReadID
         nextReadID += 1
         raft.readIndex(requestID: id, lease: lease)
-        kick()
         return try await withCheckedThrowingContinuation { continuation in
             readWaiters[id] = continuation
+            kick()
         }
     }
 
-    /// Reads the state machine on the storage thread (after every apply queued before it).
-    func readValue(_ key: [UInt8]) async throws -> [UInt8]? {
-        let storage = self.storage
-        return try await onStorage { try storage.value(key) }
+    /// Reads the state machine. Applies complete before `appliedIndex` moves, so a read made
+    /// once the index a reader waits for is applied sees every write up to it.
+    func readValue(_ key: [UInt8]) throws -> [UInt8]? {
+        try storage.value(key)
     }
 
     // MARK: - Peer messages
 
-    /// Steps a request from a peer and waits for the core's reply to it.
-    func handle(_ envelope: Envelope, reply kind: ReplyKind?) async throws -> Message? {
+    /// Steps a request from a peer and, if it expects one, waits for the core's reply to it.
+    func handle(_ envelope: Envelope, expectsReply: Bool) async throws -> Message? {
         try ensureRunning()
-        raft.step(envelope)
-        kick()
-        guard let kind else { return nil }
+        guard expectsReply else {
+            raft.step(envelope)
+            kick()
+            return nil
+        }
         let id = nextWaiterID
         nextWaiterID += 1
-        let peer = envelope.from
-        // The core answers each request once, in order; a caller that gave up (deadline,
-        // vanished client) must leave the queue, or the next reply would be handed to it.
+        var tagged = envelope
+        tagged.correlation = id
+        // The waiter is in place before the core can answer; a caller that gives up
+        // (deadline, vanished client) takes its waiter away, and its late reply is dropped.
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                replyWaiters[peer, default: []].append((id, kind, continuation))
+                replyWaiters[id] = continuation
+                raft.step(tagged)
+                kick()
             }
         } onCancel: {
-            Task { await self.abandonWaiter(peer: peer, id: id) }
+            Task { await self.abandonWaiter(id) }
         }
     }
 
-    private func abandonWaiter(peer: NodeID, id: UInt64) {
-        guard let index = replyWaiters[peer]?.firstIndex(where: { $0.id == id }) else { return }
-        replyWaiters[peer]!.remove(at: index).continuation.resume(throwing: CancellationError())
+    private func abandonWaiter(_ id: UInt64) {
+        replyWaiters.removeValue(forKey: id)?.resume(throwing: CancellationError())
     }
 
     func receive(_ envelope: Envelope) {
@@ -337,7 +351,14 @@ public actor GreyNode {
         if let snapshot = ready.snapshot { await install(snapshot.metadata) }
         if ready.needsPersistence {
             do {
-                try await onStorage { try self.storage.persist(ready) }
+                // With appends to send, the write waits behind their flushes on the loop, so the
+                // followers write their copies while this node writes its own; otherwise (a
+                // follower, a commit-only update) it is done at once, without the extra turn.
+                if ready.eagerMessages.isEmpty {
+                    try storage.persist(ready)
+                } else {
+                    try await onLoop { try self.storage.persist(ready) }
+                }
             } catch {
                 // A node that cannot write its log must not go on acknowledging anything.
                 fatalError("\(configuration.id): cannot persist the Raft log: \(error)")
@@ -349,7 +370,7 @@ public actor GreyNode {
         }
         for envelope in ready.messages { dispatch(envelope) }
         if !ready.committed.isEmpty {
-            await apply(ready.committed)
+            apply(ready.committed)
             compactIfDue()
         }
         for read in ready.readStates {
@@ -368,13 +389,13 @@ public actor GreyNode {
         for read in servable { read.continuation.resume(returning: appliedIndex) }
     }
 
-    /// Applies committed entries to the state machine in one batch with the new applied index,
-    /// on the storage thread, then answers the proposals waiting for them.
-    private func apply(_ entries: [LogEntry]) async {
-        let storage = self.storage
+    /// Applies committed entries to the state machine in one batch with the new applied index
+    /// (an unsynced RocksDB write: the log is the durable record), then answers the proposals
+    /// waiting for them.
+    private func apply(_ entries: [LogEntry]) {
         let outcomes: [LogIndex: KVOutcome]
         do {
-            outcomes = try await onStorage { try Self.applyBatch(entries, to: storage) }
+            outcomes = try Self.applyBatch(entries, to: storage)
         } catch {
             fatalError("\(configuration.id): cannot apply to the state machine: \(error)")
         }
@@ -436,20 +457,18 @@ public actor GreyNode {
     private func dispatch(_ envelope: Envelope) {
         switch envelope.message {
         case .voteResponse, .appendResponse, .snapshotResponse:
-            let kind: ReplyKind = if case .voteResponse = envelope.message { .vote } else { .append }
-            if let index = replyWaiters[envelope.to]?.firstIndex(where: { $0.kind == kind }) {
-                let waiter = replyWaiters[envelope.to]!.remove(at: index)
-                waiter.continuation.resume(returning: envelope.message)
-            }
+            replyWaiters.removeValue(forKey: envelope.correlation)?.resume(returning: envelope.message)
         case .installSnapshot:
             startSnapshotTransfer(to: envelope.to)
         case .requestVote, .appendEntries, .timeoutNow:
             guard let channel = channel(to: envelope.to) else { return }
             let from = configuration.id
             let timeout = configuration.electionTimeout
-            Task {
-                guard let reply = try? await Self.call(channel, envelope, from: from, timeout: timeout) else { return }
-                self.receive(Envelope(from: envelope.to, to: from, message: reply))
+            // Started here, synchronously: the request is written before this Ready's own disk
+            // write begins, and the reply comes back on this loop without a task.
+            Self.call(channel, envelope, from: from, timeout: timeout, on: eventLoop).hop(to: eventLoop).whenSuccess { reply in
+                guard let reply else { return }
+                self.assumeIsolated { $0.receive(Envelope(from: envelope.to, to: from, message: reply)) }
             }
         }
     }
@@ -458,29 +477,39 @@ public actor GreyNode {
     func channel(to peer: NodeID) -> GRPCChannel? {
         guard !halted, !isCut(from: peer) else { return nil }
         if let channel = peers[peer] { return channel }
-        guard let address = raft.configuration.addresses[peer], let channel = try? GRPCChannel(target: address) else { return nil }
+        guard let address = raft.configuration.addresses[peer], let channel = try? GRPCChannel(target: address, group: eventLoop) else { return nil }
         peers[peer] = channel
         return channel
     }
 
-    private static func call(_ channel: GRPCChannel, _ envelope: Envelope, from: NodeID, timeout: Duration) async throws -> Message? {
+    private static func call(_ channel: GRPCChannel, _ envelope: Envelope, from: NodeID, timeout: Duration, on loop: any EventLoop) -> EventLoopFuture<Message?> {
         switch envelope.message {
         case .requestVote(let request):
-            let response = try await channel.call(ClusterMethods.requestVote, RaftWireMapping.requestVote(request, from: from), timeout: timeout)
-            return .voteResponse(RaftWireMapping.voteResponse(response))
+            return channel.callFuture(ClusterMethods.requestVote, RaftWireMapping.requestVote(request, from: from), timeout: timeout)
+                .map { .voteResponse(RaftWireMapping.voteResponse($0)) }
         case .appendEntries(let append):
-            let response = try await channel.call(ClusterMethods.appendEntries, RaftWireMapping.appendEntries(append, from: from), timeout: timeout * 4)
-            return .appendResponse(RaftWireMapping.appendResponse(response))
+            return channel.callFuture(ClusterMethods.appendEntries, RaftWireMapping.appendEntries(append, from: from), timeout: timeout * 4)
+                .map { .appendResponse(RaftWireMapping.appendResponse($0)) }
         case .timeoutNow(let request):
-            _ = try await channel.call(ClusterMethods.timeoutNow, TimeoutNowRequest(term: request.term.rawValue, leaderID: from.rawValue), timeout: timeout)
-            return nil
+            return channel.callFuture(ClusterMethods.timeoutNow, TimeoutNowRequest(term: request.term.rawValue, leaderID: from.rawValue), timeout: timeout)
+                .map { _ in nil }
         default:
-            return nil  // snapshots travel by SnapshotSender, not as one message
+            return loop.makeSucceededFuture(Message?.none)  // snapshots travel by SnapshotSender, not as one message
         }
     }
 
+    /// Long storage work (compaction, snapshots) on a thread of its own.
     func onStorage<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await storageQueue.run(work)
+    }
+
+    /// Runs the log's synced write on the node's own loop, after the work already queued there
+    /// — above all the flushes of this Ready's eager appends, so followers write their copy
+    /// while this node writes its own. Blocking the loop for one fsync costs less than the two
+    /// thread switches of handing the write to another thread and back (see bench/REPORT.md);
+    /// requests that arrive meanwhile wait in the socket and share the next fsync.
+    func onLoop<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await eventLoop.submit(work).value()
     }
 }
 
@@ -500,3 +529,4 @@ enum NodeError: Error, GRPCStatusConvertible {
         }
     }
 }
+

@@ -1,4 +1,6 @@
 import GreyRaft
+import NIOCore
+import NIOPosix
 
 /// Everything a node needs to start, however it was given (flags, environment, YAML).
 public struct NodeConfiguration: Sendable {
@@ -20,6 +22,10 @@ public struct NodeConfiguration: Sendable {
     public var snapshotCatchUpEntries: UInt64 { min(5_000, snapshotEntries / 2) }
     /// Bytes per InstallSnapshot chunk (well under the 4 MiB message limit).
     public var snapshotChunkBytes = 1 << 20
+    /// The one event loop the node runs on: its actor, its peer connections and (when the
+    /// server is started on it too) the connections it serves. One thread per node means a
+    /// request, its replication and its reply move between threads only for the disk.
+    public var eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
     /// Links cut on purpose (in-process demo clusters); nil in greyd.
     public var linkFaults: (any LinkFaults)?
 

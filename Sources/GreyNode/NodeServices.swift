@@ -1,6 +1,7 @@
 import GreyRPC
 import GreyRaft
 import GreyWire
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// The gRPC methods a node serves: KV for clients (forwarded to the leader from any node)
@@ -10,14 +11,14 @@ public enum NodeServices {
         var router = GRPCRouter()
         let forwarder = LeaderForwarder()
         router.register(KVMethods.put) { request, context in
-            let node = try await handle.node()
+            let node = try handle.node()
             guard !request.key.isEmpty else { throw GRPCStatus(.invalidArgument, "key must not be empty") }
             if let answer = try await forwarder.forward(KVMethods.put, request, from: node, within: remaining(context)) { return answer }
             let (_, header) = try await node.write(.put(request))
             return PutResponse(header: header)
         }
         router.register(KVMethods.delete) { request, context in
-            let node = try await handle.node()
+            let node = try handle.node()
             guard !request.key.isEmpty else { throw GRPCStatus(.invalidArgument, "key must not be empty") }
             if let answer = try await forwarder.forward(KVMethods.delete, request, from: node, within: remaining(context)) { return answer }
             let (outcome, header) = try await node.write(.delete(request))
@@ -25,7 +26,7 @@ public enum NodeServices {
             return DeleteResponse(header: header, deleted: existed)
         }
         router.register(KVMethods.compareAndSwap) { request, context in
-            let node = try await handle.node()
+            let node = try handle.node()
             guard !request.key.isEmpty else { throw GRPCStatus(.invalidArgument, "key must not be empty") }
             if let answer = try await forwarder.forward(KVMethods.compareAndSwap, request, from: node, within: remaining(context)) { return answer }
             let (outcome, header) = try await node.write(.compareAndSwap(request))
@@ -33,7 +34,7 @@ public enum NodeServices {
             return CompareAndSwapResponse(header: header, succeeded: succeeded, currentFound: current != nil, currentValue: current ?? [])
         }
         router.register(KVMethods.get) { request, context in
-            let node = try await handle.node()
+            let node = try handle.node()
             guard !request.key.isEmpty else { throw GRPCStatus(.invalidArgument, "key must not be empty") }
             if request.consistency != .stale {
                 if let answer = try await forwarder.forward(KVMethods.get, request, from: node, within: remaining(context)) { return answer }
@@ -43,30 +44,30 @@ public enum NodeServices {
             return GetResponse(header: await node.header, found: value != nil, value: value ?? [])
         }
         router.register(ClusterMethods.requestVote) { request, _ in
-            let node = try await handle.node()
+            let node = try handle.node()
             let envelope = Envelope(from: NodeID(request.candidateID), to: node.configuration.id, message: .requestVote(RaftWireMapping.requestVote(request)))
-            guard case .voteResponse(let response)? = try await node.handle(envelope, reply: .vote) else { throw GRPCStatus(.internal, "no vote") }
+            guard case .voteResponse(let response)? = try await node.handle(envelope, expectsReply: true) else { throw GRPCStatus(.internal, "no vote") }
             return RaftWireMapping.voteResponse(response, from: node.configuration.id)
         }
         router.register(ClusterMethods.appendEntries) { request, _ in
-            let node = try await handle.node()
+            let node = try handle.node()
             let append = try RaftWireMapping.appendEntries(request)
             let envelope = Envelope(from: NodeID(request.leaderID), to: node.configuration.id, message: .appendEntries(append))
-            guard case .appendResponse(let response)? = try await node.handle(envelope, reply: .append) else { throw GRPCStatus(.internal, "no reply") }
+            guard case .appendResponse(let response)? = try await node.handle(envelope, expectsReply: true) else { throw GRPCStatus(.internal, "no reply") }
             return RaftWireMapping.appendResponse(response, from: node.configuration.id)
         }
         router.register(ClusterMethods.installSnapshot) { request, _ in
-            let node = try await handle.node()
+            let node = try handle.node()
             return try await node.receiveSnapshotChunk(request)
         }
         router.register(ClusterMethods.timeoutNow) { request, _ in
-            let node = try await handle.node()
+            let node = try handle.node()
             let envelope = Envelope(from: NodeID(request.leaderID), to: node.configuration.id, message: .timeoutNow(TimeoutNow(term: Term(request.term))))
-            _ = try await node.handle(envelope, reply: nil)
+            _ = try await node.handle(envelope, expectsReply: false)
             return TimeoutNowResponse(term: request.term)
         }
         router.register(ClusterMethods.joinCluster) { request, context in
-            let node = try await handle.node()
+            let node = try handle.node()
             guard !request.address.isEmpty, HostPort(request.address) != nil else {
                 throw GRPCStatus(.invalidArgument, "address '\(request.address)' is not host:port")
             }
@@ -75,26 +76,26 @@ public enum NodeServices {
             return JoinClusterResponse(header: await node.header, members: members)
         }
         router.register(ClusterMethods.leaveCluster) { request, context in
-            let node = try await handle.node()
+            let node = try handle.node()
             if let answer = try await forwarder.forward(ClusterMethods.leaveCluster, request, from: node, within: remaining(context)) { return answer }
             let members = try await node.changeMembership(.remove(NodeID(request.nodeID)))
             return LeaveClusterResponse(header: await node.header, members: members)
         }
         router.register(ClusterMethods.promoteMember) { request, context in
-            let node = try await handle.node()
+            let node = try handle.node()
             if let answer = try await forwarder.forward(ClusterMethods.promoteMember, request, from: node, within: remaining(context)) { return answer }
             let members = try await node.changeMembership(.promote(NodeID(request.nodeID)))
             return PromoteMemberResponse(header: await node.header, members: members)
         }
         router.register(ClusterMethods.transferLeadership) { request, context in
-            let node = try await handle.node()
+            let node = try handle.node()
             if let answer = try await forwarder.forward(ClusterMethods.transferLeadership, request, from: node, within: remaining(context)) { return answer }
             try await node.transferLeadership(to: NodeID(request.targetID))
             return TransferLeadershipResponse(header: await node.header)
         }
         router.register(ClusterMethods.getClusterStatus) { _, _ in
             // While it waits for its peers a node still says who it is: that is how they find it.
-            guard let node = await handle.startedNode else { return GetClusterStatusResponse(nodeID: handle.id.rawValue) }
+            guard let node = handle.startedNode else { return GetClusterStatusResponse(nodeID: handle.id.rawValue) }
             return await node.status()
         }
         return router
@@ -110,21 +111,25 @@ public enum NodeServices {
 
 /// The node behind the server, which exists only once the founding members have found
 /// each other; until then calls get UNAVAILABLE and GetClusterStatus answers with the id.
-public actor NodeHandle {
-    public nonisolated let id: NodeID
-    public private(set) var startedNode: GreyNode?
+/// A lock, not an actor: every call reads it, and an actor's hop would cost each call a
+/// thread switch.
+public final class NodeHandle: Sendable {
+    public let id: NodeID
+    private let current = NIOLockedValueBox<GreyNode?>(nil)
 
     public init(id: NodeID) {
         self.id = id
     }
 
-    public func set(_ node: GreyNode) {
-        startedNode = node
+    public var startedNode: GreyNode? { current.withLockedValue { $0 } }
+
+    public func set(_ started: GreyNode) {
+        current.withLockedValue { $0 = started }
     }
 
     func node() throws -> GreyNode {
-        guard let startedNode else { throw GRPCStatus(.unavailable, "node \(id.rawValue) is starting: waiting for its peers") }
-        return startedNode
+        guard let started = startedNode else { throw GRPCStatus(.unavailable, "node \(id.rawValue) is starting: waiting for its peers") }
+        return started
     }
 }
 
@@ -145,7 +150,7 @@ final class LeaderForwarder: Sendable {
             let remaining = deadline - ContinuousClock.now
             do {
                 guard let address = await node.leaderAddress() else { throw NodeError.noLeader }
-                return try await channels.channel(to: address).call(method, request, timeout: remaining)
+                return try await channels.channel(to: address, on: node.eventLoop).call(method, request, timeout: remaining)
             } catch let status as GRPCStatus where GRPCChannel.neverConnected(status) && remaining > .milliseconds(50) {
                 try await Task.sleep(for: .milliseconds(20))
             } catch NodeError.noLeader where remaining > .milliseconds(50) {

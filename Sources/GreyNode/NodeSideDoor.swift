@@ -16,19 +16,19 @@ public struct NodeSideDoor: HTTPSideDoor {
     public func handle(_ request: SideDoorRequest) async -> SideDoorResponse {
         switch (request.method, request.path) {
         case ("GET", "/health"):
-            guard let node = await handle.startedNode else { return SideDoorResponse(status: 503, text: "starting\n") }
+            guard let node = handle.startedNode else { return SideDoorResponse(status: 503, text: "starting\n") }
             let status = await node.status()
             return status.hasLeader
                 ? SideDoorResponse(status: 200, text: "ok\n")
                 : SideDoorResponse(status: 503, text: "no leader\n")
         case ("GET", "/metrics"):
-            guard let node = await handle.startedNode else { return SideDoorResponse(status: 503, text: "starting\n") }
+            guard let node = handle.startedNode else { return SideDoorResponse(status: 503, text: "starting\n") }
             let status = await node.status()
             let body = await Task.detached { node.metrics.render(status) }.value
             return SideDoorResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: body)
         case ("GET", "/snapshot"):
             // A backup: the state as applied on this node, streamed (`greyctl snapshot create`).
-            guard let node = await handle.startedNode else { return SideDoorResponse(status: 503, text: "starting\n") }
+            guard let node = handle.startedNode else { return SideDoorResponse(status: 503, text: "starting\n") }
             let source: SnapshotSource
             do {
                 source = try await node.openSnapshot()
@@ -41,7 +41,7 @@ public struct NodeSideDoor: HTTPSideDoor {
                 }
             }
         case ("GET", "/status"):
-            guard let node = await handle.startedNode else {
+            guard let node = handle.startedNode else {
                 return SideDoorResponse(status: 200, contentType: "application/json", text: Self.json(GetClusterStatusResponse(nodeID: handle.id.rawValue)))
             }
             return SideDoorResponse(status: 200, contentType: "application/json", text: Self.json(await node.status()))

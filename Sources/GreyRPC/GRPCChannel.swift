@@ -41,47 +41,78 @@ public final class GRPCChannel: Sendable {
         self.connectTimeout = connectTimeout
     }
 
-    /// Calls a unary method and returns its decoded response.
-    public func call<Request, Response>(
+    /// Calls a unary method and returns its decoded response. It runs on the caller's executor
+    /// (nonsending): a node on an event loop stays there instead of hopping through the pool.
+    nonisolated(nonsending) public func call<Request, Response>(
         _ method: GRPCMethod<Request, Response>, _ request: Request, timeout: Duration? = nil
     ) async throws(GRPCStatus) -> Response {
-        let bytes = try await unary(path: method.path, request: request.encoded(), timeout: timeout)
         do {
-            return try Response(decoding: bytes)
+            return try await callFuture(method, request, timeout: timeout).value()
         } catch {
-            throw GRPCStatus(.internal, "\(target) sent an undecodable \(Response.self): \(error)")
+            throw error as? GRPCStatus ?? GRPCStatus(.unavailable, "connection to \(target) closed")
         }
     }
 
+    /// Starts a unary call at once and returns its decoded response as a future, completed on
+    /// the connection's event loop. A caller on that loop (a node sending Raft messages) has the
+    /// request on its way before it does anything else — before its own disk write, say —
+    /// and gets the answer in a callback on the same thread.
+    public func callFuture<Request, Response>(
+        _ method: GRPCMethod<Request, Response>, _ request: Request, timeout: Duration? = nil
+    ) -> EventLoopFuture<Response> {
+        let target = target
+        return sendFuture(path: method.path, body: GRPCMessageFramer.frame(request.encoded()), timeout: timeout)
+            .flatMapThrowing { bytes in
+                do {
+                    return try Response(decoding: bytes)
+                } catch {
+                    throw GRPCStatus(.internal, "\(target) sent an undecodable \(Response.self): \(error)")
+                }
+            }
+    }
+
     /// Calls a unary method with an encoded request; returns the encoded response.
-    public func unary(path: String, request: [UInt8], timeout: Duration? = nil) async throws(GRPCStatus) -> [UInt8] {
+    nonisolated(nonsending) public func unary(path: String, request: [UInt8], timeout: Duration? = nil) async throws(GRPCStatus) -> [UInt8] {
         try await send(path: path, body: GRPCMessageFramer.frame(request), timeout: timeout)
     }
 
     /// Sends an already framed request body. Internal so tests can send malformed frames.
-    func send(path: String, body: [UInt8], timeout: Duration?) async throws(GRPCStatus) -> [UInt8] {
-        let timeoutNanoseconds = timeout.map { Self.nanoseconds($0) }
-        // A connection that closed before the call could be sent is retried once on a new one:
-        // nothing reached the server, so this cannot apply a request twice.
-        for attempt in 0..<2 {
-            let (future, connection) = try await connect()
-            let promise = connection.channel.eventLoop.makePromise(of: [UInt8].self)
-            let handler = connection.handler
-            connection.channel.eventLoop.execute {
-                handler.value.startCall(path: path, body: body, timeoutNanoseconds: timeoutNanoseconds, promise: promise)
-            }
-            do {
-                return try await promise.futureResult.get()
-            } catch let status as GRPCStatus {
-                throw status
-            } catch is ConnectionClosedBeforeSend where attempt == 0 {
-                forget(future)
-                continue
-            } catch {
-                throw GRPCStatus(.unavailable, "connection to \(target) closed")
-            }
+    nonisolated(nonsending) func send(path: String, body: [UInt8], timeout: Duration?) async throws(GRPCStatus) -> [UInt8] {
+        do {
+            return try await sendFuture(path: path, body: body, timeout: timeout).value()
+        } catch {
+            throw error as? GRPCStatus ?? GRPCStatus(.unavailable, "connection to \(target) closed")
         }
-        throw GRPCStatus(.unavailable, "connection to \(target) closed")
+    }
+
+    /// Starts the call on the connection (opening it first if needed); every failure is a
+    /// GRPCStatus. A connection that closed before the call could be sent is retried once on a
+    /// new one: nothing reached the server, so this cannot apply a request twice.
+    private func sendFuture(path: String, body: [UInt8], timeout: Duration?, retry: Bool = true) -> EventLoopFuture<[UInt8]> {
+        let timeoutNanoseconds = timeout.map { Self.nanoseconds($0) }
+        let target = target
+        guard let connecting = connection() else {
+            return group.any().makeFailedFuture(GRPCStatus(.unavailable, "channel to \(target) is closed"))
+        }
+        return connecting
+            .flatMapErrorThrowing { error in
+                self.forget(connecting)
+                throw GRPCStatus(.unavailable, Self.describeConnectError(error, target: target))
+            }
+            .flatMap { connection in
+                // On the connection's loop (the future completed there).
+                let promise = connection.channel.eventLoop.makePromise(of: [UInt8].self)
+                connection.handler.value.startCall(path: path, body: body, timeoutNanoseconds: timeoutNanoseconds, promise: promise)
+                return promise.futureResult
+            }
+            .flatMapError { error in
+                if error is GRPCStatus { return connecting.eventLoop.makeFailedFuture(error) }
+                if error is ConnectionClosedBeforeSend, retry {
+                    self.forget(connecting)
+                    return self.sendFuture(path: path, body: body, timeout: timeout, retry: false)
+                }
+                return connecting.eventLoop.makeFailedFuture(GRPCStatus(.unavailable, "connection to \(target) closed"))
+            }
     }
 
     /// Closes the connection; calls after this fail with UNAVAILABLE.
@@ -96,20 +127,14 @@ public final class GRPCChannel: Sendable {
         }
     }
 
-    private func connect() async throws(GRPCStatus) -> (EventLoopFuture<Connection>, Connection) {
-        let future: EventLoopFuture<Connection>? = state.withLockedValue { state in
+    /// The open (or opening) connection; nil once the channel is closed.
+    private func connection() -> EventLoopFuture<Connection>? {
+        state.withLockedValue { state in
             guard !state.closed else { return nil }
             if let existing = state.connection { return existing }
             let opened = openConnection()
             state.connection = opened
             return opened
-        }
-        guard let future else { throw GRPCStatus(.unavailable, "channel to \(target) is closed") }
-        do {
-            return (future, try await future.get())
-        } catch {
-            forget(future)
-            throw GRPCStatus(.unavailable, Self.describeConnectError(error, target: target))
         }
     }
 

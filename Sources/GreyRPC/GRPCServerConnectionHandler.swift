@@ -35,6 +35,8 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
     private var context: ChannelHandlerContext?
     private var flushScheduled = false
     private var readHeld = false
+    /// Handlers run on this connection's loop (set when the handler is added).
+    private var taskExecutor: EventLoopTaskExecutor?
     /// Replies a peer may leave unread on one connection before new calls are refused and the
     /// socket is no longer read: a client that never reads cannot make the server buffer
     /// 1024 streams × 4 MiB.
@@ -78,6 +80,7 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        taskExecutor = EventLoopTaskExecutor(context.eventLoop)
         do {
             session = try HTTP2Session(role: .server, limits: limits, delegate: self)
         } catch {
@@ -218,7 +221,7 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
         let this = NIOLoopBound(self, eventLoop: eventLoop)
         let request = messages[0]
         stream.reader = GRPCMessageReader(maxMessageBytes: 0)  // drop the buffered copy
-        stream.task = Task {
+        stream.task = Task(executorPreference: taskExecutor) {
             let result = await handler(request, callContext)
             eventLoop.execute { this.value.answer(streamID, result) }
         }

@@ -119,6 +119,14 @@ public enum Message: Hashable, Sendable {
     case snapshotResponse(SnapshotResponse)
     case timeoutNow(TimeoutNow)
 
+    /// Whether this answers a request (and so carries the request's correlation).
+    public var isReply: Bool {
+        switch self {
+        case .voteResponse, .appendResponse, .snapshotResponse: true
+        case .requestVote, .appendEntries, .installSnapshot, .timeoutNow: false
+        }
+    }
+
     /// The sender's term.
     public var term: Term {
         switch self {
@@ -138,11 +146,18 @@ public struct Envelope: Hashable, Sendable, CustomStringConvertible {
     public var from: NodeID
     public var to: NodeID
     public var message: Message
+    /// Pairs a request with its reply. A runtime that answers each request on the request's
+    /// own RPC tags the request; the core copies the tag onto the reply it produces while
+    /// handling it. Replies do not leave in request order (a pre-vote answer goes out at
+    /// once, a vote only after the disk write), so without a tag a reply could be handed to
+    /// the wrong caller. 0: untagged.
+    public var correlation: UInt64
 
-    public init(from: NodeID, to: NodeID, message: Message) {
+    public init(from: NodeID, to: NodeID, message: Message, correlation: UInt64 = 0) {
         self.from = from
         self.to = to
         self.message = message
+        self.correlation = correlation
     }
 
     public var description: String { "\(from)→\(to) \(message)" }

@@ -39,12 +39,18 @@ public struct RaftNode: Sendable {
     var transferElapsed = 0
     var reads = ReadIndexTracker()
     var needsBroadcast = false
+    /// The commit index moved with nothing new to send: followers learn it at the next tick
+    /// (or sooner, on the next append). Announcing every commit at once would double the
+    /// messages of a lone writer; a tick later costs followers' stale reads 10 ms at most.
+    var commitToAnnounce = false
     /// Set once this node has learned it is no longer a member.
     public internal(set) var isRemoved = false
     /// Whether any configuration this node adopted included it (a joiner starts outside).
     var hasBeenMember = false
 
     var ready = Ready()
+    /// The correlation of the request being stepped, copied onto the reply to it.
+    var replyCorrelation: UInt64 = 0
     var persistedHardState: HardState
 
     /// A node starting from `durable` (all defaults for a brand-new one) with `bootstrap` as
@@ -94,6 +100,8 @@ public struct RaftNode: Sendable {
     /// Handles a message from a peer.
     public mutating func step(_ envelope: Envelope) {
         guard envelope.to == id, envelope.from != id else { return }
+        replyCorrelation = envelope.correlation
+        defer { replyCorrelation = 0 }
         let message = envelope.message
         let from = envelope.from
         if message.term > term {
@@ -220,7 +228,8 @@ public struct RaftNode: Sendable {
     }
 
     mutating func send(to peer: NodeID, _ message: Message, afterPersist: Bool) {
-        let envelope = Envelope(from: id, to: peer, message: message)
+        var envelope = Envelope(from: id, to: peer, message: message)
+        if message.isReply { envelope.correlation = replyCorrelation }
         if afterPersist {
             ready.messages.append(envelope)
         } else {

@@ -42,6 +42,43 @@ struct RaftNodeTests {
         #expect(ready.messages == [Envelope(from: 1, to: 2, message: .voteResponse(VoteResponse(term: 1, granted: true, preVote: false)))])
     }
 
+    @Test("each reply carries its request's correlation, though replies leave out of request order")
+    func repliesCarryCorrelation() {
+        var voter = Self.node(1)
+        for _ in 0..<10 { voter.tick() }
+        // A real vote (its reply waits for the disk), then a pre-vote (its reply leaves at once).
+        voter.step(Envelope(from: 2, to: 1, message: .requestVote(RequestVote(term: 1, lastLogIndex: 0, lastLogTerm: 0, preVote: false, leadershipTransfer: false)), correlation: 5))
+        voter.step(Envelope(from: 0, to: 1, message: .requestVote(RequestVote(term: 2, lastLogIndex: 0, lastLogTerm: 0, preVote: true, leadershipTransfer: false)), correlation: 6))
+        let ready = voter.takeReady()
+        #expect(ready.eagerMessages.map(\.correlation) == [6], "the pre-vote answer leaves first, tagged for its own caller")
+        #expect(ready.messages.map(\.correlation) == [5], "the vote answer, after the write, tagged for the vote's caller")
+        // What the node sends of its own accord is untagged.
+        var candidate = Self.node(0)
+        candidate.campaign(transfer: false)
+        #expect(candidate.takeReady().eagerMessages.allSatisfy { $0.correlation == 0 })
+    }
+
+    @Test("a commit that moves with nothing new to send reaches followers at the next tick")
+    func commitAnnouncedAtNextTick() throws {
+        var nodes = Self.electedCluster()
+        let placed = try nodes[0].propose([7])
+        let appends = nodes[0].takeReady()
+        nodes[0].persisted(through: placed.index, term: placed.term)
+        for append in appends.eagerMessages where append.to == 1 {
+            nodes[1].step(append)
+            let ready = nodes[1].takeReady()
+            nodes[1].persisted(through: placed.index, term: placed.term)
+            for reply in ready.messages { nodes[0].step(reply) }
+        }
+        #expect(nodes[0].commitIndex == placed.index)
+        #expect(nodes[0].takeReady().eagerMessages.isEmpty, "no message just to announce the commit")
+        nodes[0].tick()
+        let announced = nodes[0].takeReady().eagerMessages.compactMap { envelope -> LogIndex? in
+            if case .appendEntries(let append) = envelope.message, envelope.to == 1 { return append.leaderCommit } else { return nil }
+        }
+        #expect(announced == [placed.index])
+    }
+
     @Test("a vote must be synced; a commit index that moved alone need not be")
     func syncRules() throws {
         var nodes = Self.electedCluster()

@@ -88,6 +88,8 @@ struct Greyd: AsyncParsableCommand {
         } catch {
             fail("\(error)")
         }
+        // One loop for the node and every connection it serves (see NodeConfiguration.eventLoop).
+        let loop = nodeConfiguration.eventLoop
         let handle = NodeHandle(id: NodeID(id))
         let router = NodeServices.router(for: handle)
         let rpcStatistics = RPCStatistics()
@@ -95,7 +97,7 @@ struct Greyd: AsyncParsableCommand {
         do {
             server = try await GRPCServer.start(
                 configuration: .init(host: host, port: port), router: router, sideDoor: NodeSideDoor(handle: handle, router: router),
-                statistics: rpcStatistics)
+                statistics: rpcStatistics, group: loop)
         } catch {
             fail("cannot listen on \(listenAddress): \(error)")
         }
@@ -123,7 +125,7 @@ struct Greyd: AsyncParsableCommand {
             fail("\(error)")
         }
         node.metrics.observe(rpcStatistics)
-        await handle.set(node)
+        handle.set(node)
         await node.start()
         if mustJoin, let joinAddress {
             do {

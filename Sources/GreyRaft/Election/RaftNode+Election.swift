@@ -125,6 +125,7 @@ extension RaftNode {
             heartbeatElapsed = 0
             broadcastHeartbeat()
         }
+        if commitToAnnounce { announceCommit() }
     }
 
     /// Asks the leader to hand over to `target` once it is caught up.

@@ -43,6 +43,16 @@ extension RaftNode {
         }
     }
 
+    /// Tells followers that hold entries they do not yet know are committed.
+    mutating func announceCommit() {
+        commitToAnnounce = false
+        for peer in progress.keys.sorted() {
+            if let peerProgress = progress[peer], peerProgress.commitSent < min(commitIndex, peerProgress.match) {
+                sendHeartbeat(to: peer, context: reads.currentContext)
+            }
+        }
+    }
+
     /// Heartbeats: a fresh read context for ReadIndex and the lease, probes re-sent, and
     /// stalled pipelines (lost messages) restarted from the last acknowledged entry.
     mutating func broadcastHeartbeat() {
@@ -257,7 +267,7 @@ extension RaftNode {
         // Counting replicas commits only entries of the current term; earlier ones commit with them.
         guard candidateTerm == term || config.brokenVariants.contains(.commitOldTermByCount) else { return }
         commitIndex = candidate
-        needsBroadcast = true
+        commitToAnnounce = true
         releaseReadsWaitingForCommit()
     }
 }
