@@ -203,17 +203,17 @@ public actor GreyNode {
     /// Proposes a write and waits until it is applied; returns its outcome and the header.
     func write(_ command: KVCommand) async throws -> (KVOutcome, ResponseHeader) {
         try ensureRunning()
-        let placed: (index: LogIndex, term: Term)
-        do {
-            placed = try raft.propose(command.encoded())
-        } catch {
-            throw NodeError.raft(error)
-        }
-        // The waiter is in place before the core is driven: on an event-loop executor the
-        // drain can run before a continuation's body would otherwise have been reached.
+        // Proposing, registering the waiter and driving the core happen in one step, inside
+        // the continuation's body: entering it is a suspension point, where a drain already
+        // under way could otherwise take the core's answer before anyone waits for it.
         let outcome = try await withCheckedThrowingContinuation { continuation in
-            proposals[placed.index] = (placed.term, continuation)
-            kick()
+            do throws(RaftError) {
+                let placed = try raft.propose(command.encoded())
+                proposals[placed.index] = (placed.term, continuation)
+                kick()
+            } catch {
+                continuation.resume(throwing: NodeError.raft(error))
+            }
         }
         return (outcome, header)
     }
@@ -223,16 +223,15 @@ public actor GreyNode {
     /// Proposes a membership change and waits until it is applied (committed).
     func changeMembership(_ change: GreyRaft.ConfigChange) async throws -> [Member] {
         try ensureRunning()
-        let index: LogIndex
-        do {
-            index = try raft.proposeConfigChange(change)
-        } catch {
-            throw NodeError.raft(error)
-        }
-        let term = raft.term
+        // Propose, wait and drive in one step (see `write`).
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-            configChanges[index] = (term, continuation)
-            kick()
+            do throws(RaftError) {
+                let index = try raft.proposeConfigChange(change)
+                configChanges[index] = (raft.term, continuation)
+                kick()
+            } catch {
+                continuation.resume(throwing: NodeError.raft(error))
+            }
         }
         return status().members
     }
@@ -275,9 +274,11 @@ public actor GreyNode {
         try ensureRunning()
         let id = nextReadID
         nextReadID += 1
-        raft.readIndex(requestID: id, lease: lease)
+        // Ask, wait and drive in one step (see `write`): a lease read is answered by the very
+        // next Ready.
         return try await withCheckedThrowingContinuation { continuation in
             readWaiters[id] = continuation
+            raft.readIndex(requestID: id, lease: lease)
             kick()
         }
     }

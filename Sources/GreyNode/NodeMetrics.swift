@@ -22,6 +22,7 @@ public final class NodeMetrics: Sendable {
     private let snapshotSendSeconds: Gauge
     private let lagGauges = NIOLockedValueBox([UInt64: Gauge]())
     private let latency = NIOLockedValueBox([String: DurationHistogram]())
+    private let calls = NIOLockedValueBox([String: Counter]())
     private let lastLeader = NIOLockedValueBox<UInt64?>(nil)
     private let dataDirectory: String
 
@@ -47,8 +48,9 @@ public final class NodeMetrics: Sendable {
 
     /// Feeds RPC latency from a server's statistics.
     public func observe(_ statistics: RPCStatistics) {
-        statistics.observeCalls { [self] path, _, duration in
+        statistics.observeCalls { [self] path, code, duration in
             histogram(for: path).record(duration)
+            counter(for: path, code).increment()
         }
     }
 
@@ -59,6 +61,20 @@ public final class NodeMetrics: Sendable {
                 name: "grey_rpc_latency_seconds", labels: [("method", path)], buckets: Self.latencyBuckets,
                 help: "Time from a call's arrival to its answer, by method.")
             histograms[path] = created
+            return created
+        }
+    }
+
+    /// Calls answered, by method and status: errors are visible even to load tools that
+    /// count only HTTP statuses (a gRPC error is an HTTP 200).
+    private func counter(for path: String, _ code: GRPCStatus.Code) -> Counter {
+        let key = "\(path) \(code.rawValue)"
+        return calls.withLockedValue { counters in
+            if let existing = counters[key] { return existing }
+            let created = registry.makeCounter(
+                name: "grey_rpc_requests_total", labels: [("method", path), ("code", code.name)],
+                help: "Calls answered, by method and gRPC status code.")
+            counters[key] = created
             return created
         }
     }

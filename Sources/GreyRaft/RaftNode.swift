@@ -167,6 +167,7 @@ public struct RaftNode: Sendable {
             broadcastAppend()
             needsBroadcast = false
         }
+        startReadRoundIfWanted()
         handOutCommitted()
         var hardState = HardState(term: term, votedFor: votedFor, commit: commitIndex)
         if config.brokenVariants.contains(.forgetVote) { hardState.votedFor = nil }

@@ -34,6 +34,7 @@ struct DemoProcessTests {
         let script = """
             init 3
             put colour blue via 1
+            sleep 200
             partition 0
             put colour red via 0
             get colour via 0 stale

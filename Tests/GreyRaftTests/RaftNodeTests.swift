@@ -197,6 +197,28 @@ struct RaftNodeTests {
         #expect(nodes[0].takeReady().readStates == [ReadState(requestID: 9, index: nodes[0].commitIndex)])
     }
 
+    @Test("reads share rounds: an echo of a round sent before a read never releases it; one round per round trip")
+    func readRoundsAreBatched() {
+        var nodes = Self.electedCluster()
+        nodes[0].readIndex(requestID: 1)
+        let first = nodes[0].takeReady().eagerMessages.filter { $0.to == 1 }
+        #expect(first.count == 1, "one heartbeat per peer for the first read")
+        // Two more reads while that round is out: no new round yet.
+        nodes[0].readIndex(requestID: 2)
+        nodes[0].readIndex(requestID: 3)
+        #expect(nodes[0].takeReady().eagerMessages.isEmpty, "reads arriving during a round wait for the next one")
+        // The first round's echo releases read 1 only: reads 2 and 3 came after it was sent.
+        for heartbeat in first { nodes[1].step(heartbeat) }
+        for reply in nodes[1].takeReady().messages { nodes[0].step(reply) }
+        let afterFirst = nodes[0].takeReady()
+        #expect(afterFirst.readStates.map(\.requestID) == [1])
+        let second = afterFirst.eagerMessages.filter { $0.to == 1 }
+        #expect(second.count == 1, "the next round goes out for the waiting reads together")
+        for heartbeat in second { nodes[1].step(heartbeat) }
+        for reply in nodes[1].takeReady().messages { nodes[0].step(reply) }
+        #expect(nodes[0].takeReady().readStates.map(\.requestID) == [2, 3])
+    }
+
     @Test("a follower asked to read says who leads")
     func readOnFollower() {
         var nodes = Self.electedCluster()

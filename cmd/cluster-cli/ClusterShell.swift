@@ -24,6 +24,7 @@ final class ClusterShell: @unchecked Sendable {
         restart ID              start a killed node again from its data
         partition IDS           cut IDS (e.g. 0,1) off from the other nodes
         heal                    restore every link
+        sleep MS                wait MS milliseconds (for scripts: let followers learn a commit)
         stop                    stop the cluster and delete its data
         quit                    leave (also Ctrl-D)
         """
@@ -115,6 +116,11 @@ final class ClusterShell: @unchecked Sendable {
         case ("heal", 0):
             try await running().heal()
             print("every link restored")
+        case ("sleep", 1):
+            guard let milliseconds = Int(arguments[0]), (0...60_000).contains(milliseconds) else {
+                throw ShellError("sleep takes milliseconds, 0 to 60000")
+            }
+            try await Task.sleep(for: .milliseconds(milliseconds))
         case ("stop", 0):
             try running()
             await shutdown()

@@ -18,6 +18,10 @@ struct ReadIndexTracker: Sendable {
     /// The tick at which the newest quorum-confirmed round was sent.
     private(set) var leaseStartTick: Int? = nil
     var pending: [Pending] = []
+    /// Reads are waiting for a round that has not been sent yet.
+    var roundWanted = false
+    /// The context of the last round started for reads (0: none).
+    var lastReadRound: UInt64 = 0
     /// Reads that arrived before this leader committed an entry of its term.
     var waitingForCommit: [(requestID: UInt64, lease: Bool)] = []
 
@@ -77,8 +81,24 @@ extension RaftNode {
             ready.readStates.append(ReadState(requestID: requestID, index: commitIndex))
             return
         }
+        // Any round sent from now on was sent after this read arrived. Reads arriving while a
+        // round is out share the next one: one round per round trip however many reads come,
+        // where a round per read would cost two messages each (etcd batches the same way).
+        reads.pending.append(.init(requestID: requestID, index: commitIndex, context: reads.currentContext + 1))
+        reads.roundWanted = true
+    }
+
+    /// Sends the round waiting reads need, unless one is already out (called at takeReady).
+    mutating func startReadRoundIfWanted() {
+        guard role == .leader, reads.roundWanted else { return }
+        if reads.pending.allSatisfy({ $0.context <= reads.confirmedContext }) {
+            reads.roundWanted = false  // a heartbeat round confirmed them meanwhile
+            return
+        }
+        guard reads.lastReadRound <= reads.confirmedContext else { return }  // one out already
+        reads.roundWanted = false
         let context = reads.newRound(atTick: tickCount)
-        reads.pending.append(.init(requestID: requestID, index: commitIndex, context: context))
+        reads.lastReadRound = context
         for peer in configuration.voters.sorted() where peer != id {
             sendHeartbeat(to: peer, context: context)
         }
