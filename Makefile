@@ -4,7 +4,7 @@ APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev librocksdb-
 PIP_PACKAGES := grpcio grpcio-tools prometheus_client
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: setup build test sim sim-build proto vectors cluster demo cli bench-core bench-micro clean
+.PHONY: setup build test sim sim-build proto vectors cluster demo cli bench bench-core bench-micro clean
 
 ## setup: install the Debian and pip packages the build and tests use (idempotent)
 setup:
@@ -68,6 +68,16 @@ demo: setup
 cli: setup
 	swift build --product cluster-cli
 	.build/debug/cluster-cli
+
+## bench: Grey against etcd 3.4 on this machine (writes, reads), then failover and catch-up
+bench: setup
+	@dpkg -s etcd-server etcd-client >/dev/null 2>&1 || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq etcd-server etcd-client >/dev/null; }
+	swift build -c release --product greyd
+	REQUESTS=20000 ROUNDS=2 ../shared/bench/vs-etcd.sh .build/release/greyd
+	REQUESTS=20000 bench/reads-vs-etcd.sh .build/release/greyd
+	python3 bench/failover.py --rounds 20
+	python3 bench/catchup.py
 
 ## bench-core: entries/s through an in-memory 3-node cluster, the Raft core alone
 bench-core: sim-build
