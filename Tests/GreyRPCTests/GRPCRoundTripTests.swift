@@ -113,7 +113,9 @@ struct GRPCRoundTripTests {
             try await channel.call(KVMethods.get, GetRequest(key: Array("slow".utf8)), timeout: .milliseconds(200))
         }
         #expect(expired?.code == .deadlineExceeded)
-        #expect(ContinuousClock.now - started < .seconds(5), "the 10 s handler was waited for")
+        // A loose bound on purpose: the handler sleeps 60 s, and the test process shares two
+        // cores with CPU-bound simulation suites that can hold the task pool for seconds.
+        #expect(ContinuousClock.now - started < .seconds(30), "the 60 s handler was waited for")
         await channel.close()
         try await server.stop()
     }

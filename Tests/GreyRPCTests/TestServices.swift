@@ -57,7 +57,7 @@ enum TestServices {
             switch String(decoding: request.key, as: UTF8.self) {
             case "slow":
                 do {
-                    try await Task.sleep(for: .seconds(10))  // cancelled by the deadline or a vanished client
+                    try await Task.sleep(for: .seconds(60))  // cancelled by the deadline or a vanished client
                 } catch {
                     await store.noteCancelledCall()
                     throw error
