@@ -419,7 +419,7 @@ public actor GreyNode {
     }
 
     /// Computes each command's effect (later commands in the batch see earlier ones) and writes
-    /// them with the applied index in one RocksDB batch. Runs on the storage thread: it reads.
+    /// them with the applied index in one RocksDB batch (unsynced: the log is the durable record).
     private static func applyBatch(_ entries: [LogEntry], to storage: RaftStorage) throws -> [LogIndex: KVOutcome] {
         var overlay: [[UInt8]: [UInt8]?] = [:]
         var changes: [(key: [UInt8], value: [UInt8]?)] = []
