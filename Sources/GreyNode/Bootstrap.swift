@@ -37,13 +37,15 @@ public enum Bootstrap {
     }
 
     /// Asks the cluster (through any member) to add this node; retries while no leader answers.
-    public static func join(via address: String, id: NodeID, address advertised: String, log: @Sendable (String) -> Void) async throws -> [Member] {
+    public static func join(
+        via address: String, id: NodeID, address advertised: String, token: String? = nil, log: @Sendable (String) -> Void
+    ) async throws -> [Member] {
         let channel = try GRPCChannel(target: address)
         for attempt in 0..<300 {
             let result: Result<JoinClusterResponse, GRPCStatus>
             do {
                 result = .success(try await channel.call(
-                    ClusterMethods.joinCluster, JoinClusterRequest(nodeID: id.rawValue, address: advertised), timeout: .seconds(5)))
+                    ClusterMethods.joinCluster, JoinClusterRequest(nodeID: id.rawValue, address: advertised, joinToken: token ?? ""), timeout: .seconds(5)))
             } catch {
                 result = .failure(error)
             }

@@ -26,6 +26,9 @@ public struct NodeConfiguration: Sendable {
     /// server is started on it too) the connections it serves. One thread per node means a
     /// request, its replication and its reply move between threads only for the disk.
     public var eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
+    /// When set, JoinCluster and LeaveCluster must present it: only whoever holds the
+    /// cluster's secret changes its membership. A joiner presents it too.
+    public var joinToken: String?
     /// Links cut on purpose (in-process demo clusters); nil in greyd.
     public var linkFaults: (any LinkFaults)?
 

@@ -68,6 +68,7 @@ public enum NodeServices {
         }
         router.register(ClusterMethods.joinCluster) { request, context in
             let node = try handle.node()
+            try JoinToken.check(request.joinToken, expected: node.configuration.joinToken)
             guard !request.address.isEmpty, HostPort(request.address) != nil else {
                 throw GRPCStatus(.invalidArgument, "address '\(request.address)' is not host:port")
             }
@@ -77,6 +78,7 @@ public enum NodeServices {
         }
         router.register(ClusterMethods.leaveCluster) { request, context in
             let node = try handle.node()
+            try JoinToken.check(request.joinToken, expected: node.configuration.joinToken)
             if let answer = try await forwarder.forward(ClusterMethods.leaveCluster, request, from: node, within: remaining(context)) { return answer }
             let members = try await node.changeMembership(.remove(NodeID(request.nodeID)))
             return LeaveClusterResponse(header: await node.header, members: members)

@@ -87,6 +87,11 @@ public final class RaftStorage: @unchecked Sendable {
         }
     }
 
+    /// The durable term, vote and commit index; nil for a node that has never written one.
+    public func hardState() throws(StorageError) -> HardState? {
+        try database.get("meta", Self.hardStateKey).map { (bytes) throws(StorageError) in try Self.decodeHardState(bytes) }
+    }
+
     /// The node that owns this directory.
     public func nodeID() throws(StorageError) -> NodeID? {
         try database.get("meta", Self.nodeIDKey).map { NodeID(Self.decodeUInt64($0)) }

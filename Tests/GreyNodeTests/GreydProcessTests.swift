@@ -40,10 +40,10 @@ final class GreydCluster: @unchecked Sendable {
 
     func address(_ node: Int) -> String { "127.0.0.1:\(basePort + node)" }
 
-    func start(_ node: Int, joining member: Int? = nil) throws {
+    func start(_ node: Int, joining member: Int? = nil, extra: [String: String] = [:]) throws {
         let process = Process()
         process.executableURL = Self.binary
-        var environment = ProcessInfo.processInfo.environment.merging(settings) { $1 }
+        var environment = ProcessInfo.processInfo.environment.merging(settings) { $1 }.merging(extra) { $1 }
         environment["GREY_NODE_ID"] = String(node)
         environment["GREY_LISTEN_ADDR"] = address(node)
         if let member {

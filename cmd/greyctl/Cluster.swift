@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GreyRPC
 import GreyWire
 
@@ -23,6 +24,7 @@ struct Cluster: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument var address: String
         @Flag(help: "Keep it a non-voting learner.") var learner = false
+        @Option(name: .customLong("join-token"), help: "The cluster's join token, if it has one (GREY_JOIN_TOKEN).") var joinToken: String?
 
         func run() async throws {
             try await reporting {
@@ -30,7 +32,8 @@ struct Cluster: AsyncParsableCommand {
                 target.endpoints = address
                 let identity = try await target.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest())
                 let response = try await options.call(
-                    ClusterMethods.joinCluster, JoinClusterRequest(nodeID: identity.nodeID, address: address, asLearner: learner))
+                    ClusterMethods.joinCluster, JoinClusterRequest(
+                        nodeID: identity.nodeID, address: address, asLearner: learner, joinToken: token(joinToken)))
                 Cluster.printMembers(options, response.members)
             }
         }
@@ -41,10 +44,11 @@ struct Cluster: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument var id: UInt64
         @Flag(help: "Remove even if it leaves the cluster fragile.") var force = false
+        @Option(name: .customLong("join-token"), help: "The cluster's join token, if it has one (GREY_JOIN_TOKEN).") var joinToken: String?
 
         func run() async throws {
             try await reporting {
-                let response = try await options.call(ClusterMethods.leaveCluster, LeaveClusterRequest(nodeID: id, force: force))
+                let response = try await options.call(ClusterMethods.leaveCluster, LeaveClusterRequest(nodeID: id, force: force, joinToken: token(joinToken)))
                 Cluster.printMembers(options, response.members)
             }
         }
@@ -170,4 +174,9 @@ struct Cluster: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// `--join-token`, else GREY_JOIN_TOKEN, else none.
+func token(_ flag: String?) -> String {
+    flag ?? ProcessInfo.processInfo.environment["GREY_JOIN_TOKEN"] ?? ""
 }

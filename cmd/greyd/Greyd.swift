@@ -23,6 +23,7 @@ struct Greyd: AsyncParsableCommand {
     @Option(name: .customLong("election-timeout"), help: "Election timeout, randomised up to 2x (GREY_ELECTION_TIMEOUT, default 150ms).") var electionTimeout: String?
     @Option(name: .customLong("heartbeat-interval"), help: "Leader heartbeat interval (GREY_HEARTBEAT_INTERVAL, default 50ms).") var heartbeatInterval: String?
     @Option(name: .customLong("snapshot-entries"), help: "Compact the log every this many applied entries (GREY_SNAPSHOT_ENTRIES, default 10000).") var snapshotEntries: String?
+    @Option(name: .customLong("join-token"), help: "A shared secret: JoinCluster and LeaveCluster must present it, and --join sends it (GREY_JOIN_TOKEN).") var joinToken: String?
     @Option(name: .long, help: "Seed for election timers, for reproducible tests (GREY_SEED, default random).") var seed: String?
     @Option(name: .customLong("log-level"), help: "error, warning, info or debug (GREY_LOG_LEVEL, default info).") var logLevel: String?
     @Option(name: .long, help: "A YAML file with the same settings in snake_case (node_id, listen, peers, ...); flags and environment win.") var config: String?
@@ -76,6 +77,7 @@ struct Greyd: AsyncParsableCommand {
         nodeConfiguration.electionTimeout = election
         nodeConfiguration.heartbeatInterval = heartbeat
         nodeConfiguration.snapshotEntries = compactEvery
+        nodeConfiguration.joinToken = setting(joinToken, "GREY_JOIN_TOKEN")
 
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -103,7 +105,11 @@ struct Greyd: AsyncParsableCommand {
         }
         log("listening on \(listenAddress), data in \(directory)")
         let founding: Configuration
-        let mustJoin = joinAddress != nil && (try? storage.bootstrapConfiguration()) == nil
+        // A joiner that never got in (refused, or stopped before the leader answered) has an
+        // empty founding membership and no term yet: it asks again.
+        let saved = try? storage.bootstrapConfiguration()
+        let neverJoined = saved == nil || (saved!.members.isEmpty && ((try? storage.hardState())??.term ?? 0) == 0)
+        let mustJoin = joinAddress != nil && neverJoined
         if mustJoin, (try? storage.isRestoredSeed()) == true {
             fail("\(directory) was seeded by 'greyctl snapshot restore' to found a new cluster: start it with --peers, not --join")
         }
@@ -129,7 +135,7 @@ struct Greyd: AsyncParsableCommand {
         await node.start()
         if mustJoin, let joinAddress {
             do {
-                let members = try await Bootstrap.join(via: joinAddress, id: NodeID(id), address: advertised, log: log)
+                let members = try await Bootstrap.join(via: joinAddress, id: NodeID(id), address: advertised, token: nodeConfiguration.joinToken, log: log)
                 log("joined the cluster of \(members.map { "\($0.id)@\($0.address)" }.joined(separator: ", ")); catching up")
             } catch {
                 fail("cannot join via \(joinAddress): \(error)")
