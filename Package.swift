@@ -95,7 +95,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
         .testTarget(name: "GreyRaftTests", dependencies: ["GreyRaft", "GreyRaftSim", "GreyTestSupport"], exclude: ["testdata"]),
-        .testTarget(name: "GreyNodeTests", dependencies: ["GreyRPC", "GreyWire", "GreyTestSupport"]),
+        .testTarget(name: "GreyNodeTests", dependencies: ["GreyRPC", "GreyWire", "GreyRaft", "GreyLocalCluster", "GreyTestSupport"]),
         .testTarget(name: "GreyStorageTests", dependencies: ["GreyStorage", "GreyRaft", "GreyTestSupport"]),
         .testTarget(name: "GreyWireTests", dependencies: ["GreyWire", "GreyProto", "GreyTestSupport"]),
         .testTarget(

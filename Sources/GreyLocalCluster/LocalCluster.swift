@@ -10,14 +10,19 @@ public actor LocalCluster {
     public nonisolated let directory: String
     public nonisolated let links = LinkTable()
     private let electionTimeout: Duration
+    private let maxPendingRequests: Int?
     private let log: @Sendable (String) -> Void
     private var nodes: [NodeID: LocalNode] = [:]
     private var channels: [String: GRPCChannel] = [:]
 
     /// Creates the data directories under `directory`; nothing runs until `start`.
-    public init(directory: String, electionTimeout: Duration = .milliseconds(150), log: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(
+        directory: String, electionTimeout: Duration = .milliseconds(150), maxPendingRequests: Int? = nil,
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.directory = directory
         self.electionTimeout = electionTimeout
+        self.maxPendingRequests = maxPendingRequests
         self.log = log
     }
 
@@ -36,7 +41,8 @@ public actor LocalCluster {
 
     private func makeNode(_ id: NodeID) throws -> LocalNode {
         let node = try LocalNode(
-            id: id, directory: "\(directory)/node-\(id.rawValue)", links: links, electionTimeout: electionTimeout, log: log)
+            id: id, directory: "\(directory)/node-\(id.rawValue)", links: links, electionTimeout: electionTimeout,
+            maxPendingRequests: maxPendingRequests, log: log)
         nodes[id] = node
         return node
     }

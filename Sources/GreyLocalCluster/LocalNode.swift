@@ -16,13 +16,18 @@ actor LocalNode {
     private let storage: RaftStorage
     private let links: LinkTable
     private let electionTimeout: Duration
+    private let maxPendingRequests: Int?
     private let log: @Sendable (String) -> Void
     /// The bound port, fixed by the first start so that restarts keep the address.
     private var port = 0
     private var server: GRPCServer?
     private var node: GreyNode?
 
-    init(id: NodeID, directory: String, links: LinkTable, electionTimeout: Duration, log: @escaping @Sendable (String) -> Void) throws {
+    init(
+        id: NodeID, directory: String, links: LinkTable, electionTimeout: Duration, maxPendingRequests: Int?,
+        log: @escaping @Sendable (String) -> Void
+    ) throws {
+        self.maxPendingRequests = maxPendingRequests
         self.id = id
         self.directory = directory
         self.links = links
@@ -66,6 +71,7 @@ actor LocalNode {
         configuration.heartbeatInterval = electionTimeout / 3
         configuration.linkFaults = links
         configuration.eventLoop = eventLoop
+        if let maxPendingRequests { configuration.maxPendingRequests = maxPendingRequests }
         let saved = try storage.bootstrapConfiguration()
         let bootstrap = saved ?? founding ?? GreyRaft.Configuration(voters: [])
         if saved == nil { try storage.saveBootstrapConfiguration(bootstrap) }

@@ -206,7 +206,11 @@ public actor GreyNode {
         // Proposing, registering the waiter and driving the core happen in one step, inside
         // the continuation's body: entering it is a suspension point, where a drain already
         // under way could otherwise take the core's answer before anyone waits for it.
-        let outcome = try await withCheckedThrowingContinuation { continuation in
+        let outcome = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<KVOutcome, Error>) in
+            guard proposals.count < configuration.maxPendingRequests else {
+                continuation.resume(throwing: NodeError.overloaded("writes"))
+                return
+            }
             do throws(RaftError) {
                 let placed = try raft.propose(command.encoded())
                 proposals[placed.index] = (placed.term, continuation)
@@ -277,6 +281,10 @@ public actor GreyNode {
         // Ask, wait and drive in one step (see `write`): a lease read is answered by the very
         // next Ready.
         return try await withCheckedThrowingContinuation { continuation in
+            guard readWaiters.count + confirmedReads.count < configuration.maxPendingRequests else {
+                continuation.resume(throwing: NodeError.overloaded("reads"))
+                return
+            }
             readWaiters[id] = continuation
             raft.readIndex(requestID: id, lease: lease)
             kick()
@@ -518,10 +526,13 @@ public actor GreyNode {
 enum NodeError: Error, GRPCStatusConvertible {
     case raft(RaftError)
     case noLeader
+    /// Too many requests of this kind already wait on the node.
+    case overloaded(String)
 
     var grpcStatus: GRPCStatus {
         switch self {
         case .raft(.notLeader), .noLeader: GRPCStatus(.unavailable, "no leader available")
+        case .overloaded(let what): GRPCStatus(.resourceExhausted, "too many \(what) waiting on this node; retry shortly")
         case .raft(.quorumUnavailable): GRPCStatus(.unavailable, "quorum not available")
         case .raft(.transferInProgress): GRPCStatus(.unavailable, "leadership transfer in progress")
         case .raft(.dropped): GRPCStatus(.unavailable, "write dropped by a leader change; it was not applied")

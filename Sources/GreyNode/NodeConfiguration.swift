@@ -26,6 +26,10 @@ public struct NodeConfiguration: Sendable {
     /// server is started on it too) the connections it serves. One thread per node means a
     /// request, its replication and its reply move between threads only for the disk.
     public var eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
+    /// Writes (and, separately, linearizable reads) waiting on this node at once; beyond it
+    /// new ones are refused with RESOURCE_EXHAUSTED at once instead of queueing without bound
+    /// while a quorum is slow or gone. Enough for every stream of 16 full connections.
+    public var maxPendingRequests = 16_384
     /// When set, JoinCluster and LeaveCluster must present it: only whoever holds the
     /// cluster's secret changes its membership. A joiner presents it too.
     public var joinToken: String?
