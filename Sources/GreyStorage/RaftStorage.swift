@@ -82,7 +82,10 @@ public final class RaftStorage: @unchecked Sendable {
     public init(existingDirectory directory: String) throws(StorageError) {
         database = try RocksDB(path: directory, columnFamilies: Self.families, createIfMissing: false)
         self.directory = directory
-        guard try database.get("meta", Self.nodeIDKey) != nil else {
+        // A directory `greyctl snapshot restore` seeded has no owner until its first start.
+        let owned = try database.get("meta", Self.nodeIDKey) != nil
+        let restored = try database.get("meta", Self.restoredKey) != nil
+        guard owned || restored else {
             throw .corrupted("\(directory) has no node identity: not a Grey data directory, or damaged")
         }
     }

@@ -124,6 +124,14 @@ extension GreydProcessTests {
         #expect(refused.status != 0 && refused.output.hasPrefix("greyctl: snapshot is damaged"), "\(refused.output)")
         #expect(!FileManager.default.fileExists(atPath: original.directory.appendingPathComponent("refused").path))
 
+        // fsck reads a restored directory that no greyd has started yet, and says so.
+        let seeded = original.directory.appendingPathComponent("seeded").path
+        let restore = try await runProcess(greyctl, ["snapshot", "restore", "--input", backup, "--data-dir", seeded])
+        #expect(restore.status == 0, "\(restore.output)")
+        let checked = try await runProcess(greyctl, ["fsck", "--data-dir", seeded])
+        #expect(checked.status == 0 && checked.output.hasPrefix("ok: restored from a snapshot at index "), "\(checked.output)")
+        #expect(checked.output.contains("not yet started"), "\(checked.output)")
+
         let restoredCluster = try GreydCluster(count: 3, restoringFrom: backup)
         defer { restoredCluster.stopAll() }
         let newLeader = try await restoredCluster.waitForLeader()

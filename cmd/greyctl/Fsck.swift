@@ -19,7 +19,8 @@ struct Fsck: AsyncParsableCommand {
             }
             let storage = try RaftStorage(existingDirectory: dataDir)
             let state = try storage.load()
-            let node = try storage.nodeID().map { String($0.rawValue) } ?? "?"
+            let restored = try storage.isRestoredSeed()
+            let node = try storage.nodeID().map { String($0.rawValue) } ?? (restored ? "none yet (restored, never started)" : "?")
             let first = state.entries.first?.index.rawValue ?? (state.snapshot?.index.rawValue ?? 0) + 1
             let last = state.entries.last?.index.rawValue ?? state.snapshot?.index.rawValue ?? 0
             if output == .json {
@@ -28,9 +29,13 @@ struct Fsck: AsyncParsableCommand {
                     "voted_for": state.hardState.votedFor.map { "\($0.rawValue)" } ?? "none",
                     "commit_index": state.hardState.commit.rawValue, "applied_index": state.appliedIndex.rawValue,
                     "first_index": first, "last_index": last, "entries": state.entries.count,
-                    "snapshot_index": state.snapshot?.index.rawValue ?? 0,
+                    "snapshot_index": state.snapshot?.index.rawValue ?? 0, "restored_not_started": restored,
                 ])
             } else {
+                if restored {
+                    print("ok: restored from a snapshot at index \(state.snapshot?.index.rawValue ?? 0), applied \(state.appliedIndex.rawValue); not yet started (no node id until greyd adopts it)")
+                    return
+                }
                 print("ok: node \(node), term \(state.hardState.term.rawValue), log \(first)...\(last) (\(state.entries.count) entries), commit \(state.hardState.commit.rawValue), applied \(state.appliedIndex.rawValue)")
             }
         }
