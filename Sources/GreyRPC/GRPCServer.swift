@@ -48,6 +48,9 @@ public final class GRPCServer: Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // One read per connection per loop turn: with thousands of streams in flight a turn stays
+            // short, so the Raft heartbeat timer on the same loop is not starved into an election.
+            .childChannelOption(.maxMessagesPerRead, value: 1)
             .childChannelInitializer { channel in
                 guard statistics.openConnections < configuration.maxConnections else {
                     statistics.connectionRejected()
