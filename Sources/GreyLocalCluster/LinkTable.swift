@@ -35,9 +35,4 @@ public final class LinkTable: LinkFaults {
     public func heal() {
         cut.withLockedValue { $0.removeAll() }
     }
-
-    /// Whether any link is cut.
-    public var isPartitioned: Bool {
-        cut.withLockedValue { !$0.isEmpty }
-    }
 }

@@ -105,7 +105,7 @@ public actor GreyNode {
         stop()
         halted = true
         while processing { try? await Task.sleep(for: .milliseconds(5)) }
-        let unavailable = GRPCStatus(.unavailable, "node \(configuration.id.rawValue) stopped")
+        let unavailable = stoppedStatus
         for (_, proposal) in proposals { proposal.continuation.resume(throwing: unavailable) }
         for (_, change) in configChanges { change.continuation.resume(throwing: unavailable) }
         for (_, waiter) in readWaiters { waiter.resume(throwing: unavailable) }
@@ -188,8 +188,10 @@ public actor GreyNode {
 
     /// Callers waiting on a halted node would wait forever: they are turned away instead.
     private func ensureRunning() throws {
-        guard !halted else { throw GRPCStatus(.unavailable, "node \(configuration.id.rawValue) stopped") }
+        guard !halted else { throw stoppedStatus }
     }
+
+    private var stoppedStatus: GRPCStatus { GRPCStatus(.unavailable, "node \(configuration.id.rawValue) stopped") }
 
     /// Whether the link between this node and `peer` is cut (only ever in demo clusters).
     func isCut(from peer: NodeID) -> Bool {

@@ -22,7 +22,7 @@ public final class NodeMetrics: Sendable {
     private let snapshotSendSeconds: Gauge
     private let lagGauges = NIOLockedValueBox([UInt64: Gauge]())
     private let latency = NIOLockedValueBox([String: DurationHistogram]())
-    private let calls = NIOLockedValueBox([String: Counter]())
+    private let calls = NIOLockedValueBox([String: [GRPCStatus.Code: Counter]]())
     private let lastLeader = NIOLockedValueBox<UInt64?>(nil)
     private let dataDirectory: String
 
@@ -68,13 +68,12 @@ public final class NodeMetrics: Sendable {
     /// Calls answered, by method and status: errors are visible even to load tools that
     /// count only HTTP statuses (a gRPC error is an HTTP 200).
     private func counter(for path: String, _ code: GRPCStatus.Code) -> Counter {
-        let key = "\(path) \(code.rawValue)"
-        return calls.withLockedValue { counters in
-            if let existing = counters[key] { return existing }
+        calls.withLockedValue { counters in
+            if let existing = counters[path]?[code] { return existing }
             let created = registry.makeCounter(
                 name: "grey_rpc_requests_total", labels: [("method", path), ("code", code.name)],
                 help: "Calls answered, by method and gRPC status code.")
-            counters[key] = created
+            counters[path, default: [:]][code] = created
             return created
         }
     }

@@ -46,11 +46,7 @@ public final class GRPCChannel: Sendable {
     nonisolated(nonsending) public func call<Request, Response>(
         _ method: GRPCMethod<Request, Response>, _ request: Request, timeout: Duration? = nil
     ) async throws(GRPCStatus) -> Response {
-        do {
-            return try await callFuture(method, request, timeout: timeout).value()
-        } catch {
-            throw error as? GRPCStatus ?? GRPCStatus(.unavailable, "connection to \(target) closed")
-        }
+        try await outcome(callFuture(method, request, timeout: timeout))
     }
 
     /// Starts a unary call at once and returns its decoded response as a future, completed on
@@ -78,8 +74,13 @@ public final class GRPCChannel: Sendable {
 
     /// Sends an already framed request body. Internal so tests can send malformed frames.
     nonisolated(nonsending) func send(path: String, body: [UInt8], timeout: Duration?) async throws(GRPCStatus) -> [UInt8] {
+        try await outcome(sendFuture(path: path, body: body, timeout: timeout))
+    }
+
+    /// Awaits a call's future as a typed throw (`sendFuture` fails with GRPCStatus only).
+    nonisolated(nonsending) private func outcome<T: Sendable>(_ future: EventLoopFuture<T>) async throws(GRPCStatus) -> T {
         do {
-            return try await sendFuture(path: path, body: body, timeout: timeout).value()
+            return try await future.value()
         } catch {
             throw error as? GRPCStatus ?? GRPCStatus(.unavailable, "connection to \(target) closed")
         }

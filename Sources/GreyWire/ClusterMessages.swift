@@ -16,6 +16,18 @@ public enum MemberState: UInt32, Sendable, CaseIterable {
     case unknown = 3
 }
 
+extension MemberState {
+    /// The lower-case word CLIs print for it.
+    public var name: String {
+        switch self {
+        case .leader: "leader"
+        case .follower: "follower"
+        case .candidate: "candidate"
+        case .unknown: "unknown"
+        }
+    }
+}
+
 /// One cluster member (`grey.v1.Member`).
 public struct Member: ProtobufMessage {
     public var id: UInt64

@@ -40,6 +40,16 @@ final class GreydCluster: @unchecked Sendable {
 
     func address(_ node: Int) -> String { "127.0.0.1:\(basePort + node)" }
 
+    /// Starts a one-node greyd outside any cluster, its output discarded.
+    static func startAlone(id: Int, port: Int, directory: String) throws -> Process {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["--node-id", String(id), "--listen", "127.0.0.1:\(port)", "--data-dir", directory]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     func start(_ node: Int, joining member: Int? = nil, extra: [String: String] = [:]) throws {
         let process = Process()
         process.executableURL = Self.binary
@@ -297,11 +307,7 @@ struct GreydSettingsTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let port = 12_000 + Int.random(in: 0..<4_000)
-        let first = Process()
-        first.executableURL = GreydCluster.binary
-        first.arguments = ["--node-id", "1", "--listen", "127.0.0.1:\(port)", "--data-dir", directory]
-        first.standardError = FileHandle.nullDevice
-        try first.run()
+        let first = try GreydCluster.startAlone(id: 1, port: port, directory: directory)
         Thread.sleep(forTimeInterval: 0.5)
         first.terminate()
         first.waitUntilExit()
@@ -377,11 +383,7 @@ struct FsckTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("grey-fsck-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let port = 16_000 + Int.random(in: 0..<4_000)
-        let node = Process()
-        node.executableURL = GreydCluster.binary
-        node.arguments = ["--node-id", "4", "--listen", "127.0.0.1:\(port)", "--data-dir", directory]
-        node.standardError = FileHandle.nullDevice
-        try node.run()
+        let node = try GreydCluster.startAlone(id: 4, port: port, directory: directory)
         let channel = try GRPCChannel(target: "127.0.0.1:\(port)")
         var written = 0
         for index in 0..<400 where written < 200 {

@@ -143,7 +143,7 @@ final class ClusterShell: @unchecked Sendable {
             }
             let cut = await cluster.ids.filter { $0 != id && partitioned.isCut(id, $0) }.map { String($0.rawValue) }
             rows.append([
-                String(id.rawValue), address, Self.name(status.state), String(status.term), String(status.commitIndex),
+                String(id.rawValue), address, status.state.name, String(status.term), String(status.commitIndex),
                 String(status.appliedIndex), status.hasLeader ? String(status.leaderID) : "-",
                 cut.isEmpty ? "" : "cut from " + cut.joined(separator: ","),
             ])
@@ -188,15 +188,6 @@ final class ClusterShell: @unchecked Sendable {
         case "lease": .lease
         case "stale": .stale
         default: nil
-        }
-    }
-
-    static func name(_ state: MemberState) -> String {
-        switch state {
-        case .leader: "leader"
-        case .follower: "follower"
-        case .candidate: "candidate"
-        case .unknown: "unknown"
         }
     }
 }

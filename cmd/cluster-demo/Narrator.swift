@@ -25,8 +25,7 @@ final class Narrator: @unchecked Sendable {
     }
 
     func fail(_ line: String) {
-        failed += 1
-        write(" ✗ \(line)")
+        check(false, line)
     }
 
     /// Unbuffered, so a watcher (or a log) sees each step as it happens.

@@ -143,14 +143,3 @@ func printTable(_ header: [String], _ rows: [[String]]) {
     print(line(header))
     rows.forEach { print(line($0)) }
 }
-
-extension MemberState {
-    var name: String {
-        switch self {
-        case .leader: "leader"
-        case .follower: "follower"
-        case .candidate: "candidate"
-        case .unknown: "unknown"
-        }
-    }
-}
