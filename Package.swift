@@ -125,3 +125,21 @@ if ProcessInfo.processInfo.environment["GREY_BENCHMARKS"] != nil {
             path: "Benchmarks/GreyBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
 }
+
+// libFuzzer targets (`make fuzz`), declared only when GREY_FUZZ is set: they are built with
+// `--sanitize=fuzzer --sanitize=address` into .build-fuzz, never in the default build.
+if ProcessInfo.processInfo.environment["GREY_FUZZ"] != nil {
+    package.targets += [
+        .executableTarget(name: "FuzzMessages", dependencies: ["GreyWire"], path: "Fuzz/FuzzMessages"),
+        .executableTarget(name: "FuzzFraming", dependencies: ["GreyWire"], path: "Fuzz/FuzzFraming"),
+        .executableTarget(name: "FuzzSnapshot", dependencies: ["GreyStorage"], path: "Fuzz/FuzzSnapshot"),
+        .executableTarget(
+            name: "FuzzServer",
+            dependencies: [
+                "GreyRPC", "GreyWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            path: "Fuzz/FuzzServer"),
+    ]
+}

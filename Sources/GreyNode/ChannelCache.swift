@@ -6,10 +6,11 @@ import NIOCore
 final class ChannelCache: Sendable {
     private let channels = NIOLockedValueBox([String: GRPCChannel]())
 
-    func channel(to address: String, on eventLoop: any EventLoop) throws -> GRPCChannel {
+    /// The channel to `address`; a new one leaves from `sourceHost` (see `NodeConfiguration.sourceHost`).
+    func channel(to address: String, on eventLoop: any EventLoop, from sourceHost: String?) throws -> GRPCChannel {
         try channels.withLockedValue { channels in
             if let existing = channels[address] { return existing }
-            let channel = try GRPCChannel(target: address, group: eventLoop)
+            let channel = try GRPCChannel(target: address, group: eventLoop, sourceHost: sourceHost)
             channels[address] = channel
             return channel
         }

@@ -46,6 +46,18 @@ public struct NodeConfiguration: Sendable {
         self.seed = seed
     }
 
+    /// The address this node's own connections (to peers, to the leader) leave from: the
+    /// listen IP when it is a specific one, so peers and firewalls see traffic from the
+    /// address the node is known by; nil (kernel's choice) for a wildcard or a host name.
+    public var sourceHost: String? {
+        guard let address = try? SocketAddress(ipAddress: listenHost, port: 0) else { return nil }
+        switch address {
+        case .v4(let v4) where v4.address.sin_addr.s_addr != 0: return listenHost
+        case .v6 where listenHost != "::" && listenHost != "[::]": return listenHost
+        default: return nil
+        }
+    }
+
     /// The core counts time in ticks of this length.
     static let tick: Duration = .milliseconds(10)
 

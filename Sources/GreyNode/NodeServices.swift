@@ -36,7 +36,15 @@ public enum NodeServices {
         router.register(KVMethods.get) { request, context in
             let node = try handle.node()
             guard !request.key.isEmpty else { throw GRPCStatus(.invalidArgument, "key must not be empty") }
-            if request.consistency != .stale {
+            #if GREY_BROKEN_FOLLOWER_READS
+            // A deliberately broken build for the chaos test to catch (`make chaos-broken`):
+            // a follower answers every read from its own state machine, without asking the
+            // leader, so it can return a value older than a write already acknowledged.
+            let readsLocally = await !node.isLeader
+            #else
+            let readsLocally = false
+            #endif
+            if request.consistency != .stale && !readsLocally {
                 if let answer = try await forwarder.forward(KVMethods.get, request, from: node, within: remaining(context)) { return answer }
                 _ = try await node.awaitReadable(lease: request.consistency == .lease)
             }
@@ -152,7 +160,7 @@ final class LeaderForwarder: Sendable {
             let remaining = deadline - ContinuousClock.now
             do {
                 guard let address = await node.leaderAddress() else { throw NodeError.noLeader }
-                return try await channels.channel(to: address, on: node.eventLoop).call(method, request, timeout: remaining)
+                return try await channels.channel(to: address, on: node.eventLoop, from: node.configuration.sourceHost).call(method, request, timeout: remaining)
             } catch let status as GRPCStatus where GRPCChannel.neverConnected(status) && remaining > .milliseconds(50) {
                 try await Task.sleep(for: .milliseconds(20))
             } catch NodeError.noLeader where remaining > .milliseconds(50) {

@@ -13,6 +13,8 @@ public final class GRPCChannel: Sendable {
     private let group: EventLoopGroup
     private let maxMessageBytes: Int
     private let connectTimeout: TimeAmount
+    /// The local IP connections leave from; nil lets the kernel choose.
+    private let sourceHost: String?
     private let state = NIOLockedValueBox(State())
 
     private struct State {
@@ -26,9 +28,12 @@ public final class GRPCChannel: Sendable {
     }
 
     /// A channel to `target` (`host:port`); throws INVALID_ARGUMENT for a malformed address.
+    /// With `sourceHost` (an IP literal) connections leave from that address: a node listening
+    /// on 127.0.0.12 talks to its peers from 127.0.0.12, not from 127.0.0.1, so firewall rules
+    /// between node addresses (a partition, a real network's ACLs) see who is talking.
     public init(
         target: String, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        maxMessageBytes: Int = 4 << 20, connectTimeout: TimeAmount = .seconds(1)
+        maxMessageBytes: Int = 4 << 20, connectTimeout: TimeAmount = .seconds(1), sourceHost: String? = nil
     ) throws(GRPCStatus) {
         guard let address = HostPort(target) else {
             throw GRPCStatus(.invalidArgument, "address '\(target)' is not host:port")
@@ -39,6 +44,7 @@ public final class GRPCChannel: Sendable {
         self.group = group
         self.maxMessageBytes = maxMessageBytes
         self.connectTimeout = connectTimeout
+        self.sourceHost = sourceHost
     }
 
     /// Calls a unary method and returns its decoded response. It runs on the caller's executor
@@ -142,7 +148,11 @@ public final class GRPCChannel: Sendable {
     private func openConnection() -> EventLoopFuture<Connection> {
         let authority = target
         let maxMessageBytes = maxMessageBytes
-        let bootstrap = ClientBootstrap(group: group)
+        var bootstrap = ClientBootstrap(group: group)
+        if let sourceHost, let source = try? SocketAddress(ipAddress: sourceHost, port: 0) {
+            bootstrap = bootstrap.bind(to: source)
+        }
+        bootstrap = bootstrap
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in

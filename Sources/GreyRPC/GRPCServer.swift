@@ -62,26 +62,36 @@ public final class GRPCServer: Sendable {
                     statistics.connectionClosed()
                     connections.remove(channel)
                 }
-                let sniffer = ProtocolSniffer { detected, context in
-                    let pipeline = context.pipeline.syncOperations
-                    switch detected {
-                    case .http2:
-                        try pipeline.addHandler(
-                            GRPCServerConnectionHandler(
-                                router: router, maxMessageBytes: configuration.maxMessageBytes,
-                                limits: configuration.http2, statistics: statistics),
-                            position: .after(context.handler))
-                    case .http1:
-                        let door = HTTPSideDoorHandler(sideDoor: sideDoor, maxBodyBytes: configuration.maxMessageBytes)
-                        try pipeline.addHandler(door, position: .after(context.handler))
-                        try pipeline.configureHTTPServerPipeline(position: .after(context.handler), withErrorHandling: true)
-                    }
+                return channel.eventLoop.makeCompletedFuture {
+                    try serve(channel, configuration: configuration, router: router, sideDoor: sideDoor, statistics: statistics)
                 }
-                return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(sniffer) }
             }
             .bind(host: configuration.host, port: configuration.port)
             .get()
         return GRPCServer(channel: channel, connections: connections, statistics: statistics)
+    }
+
+    /// Sets up one accepted connection: its first bytes choose gRPC over HTTP/2 or the HTTP/1.1
+    /// side door. Public so a fuzzer can feed a connection arbitrary bytes in memory.
+    public static func serve(
+        _ channel: Channel, configuration: Configuration, router: GRPCRouter, sideDoor: HTTPSideDoor, statistics: RPCStatistics
+    ) throws {
+        let sniffer = ProtocolSniffer { detected, context in
+            let pipeline = context.pipeline.syncOperations
+            switch detected {
+            case .http2:
+                try pipeline.addHandler(
+                    GRPCServerConnectionHandler(
+                        router: router, maxMessageBytes: configuration.maxMessageBytes,
+                        limits: configuration.http2, statistics: statistics),
+                    position: .after(context.handler))
+            case .http1:
+                let door = HTTPSideDoorHandler(sideDoor: sideDoor, maxBodyBytes: configuration.maxMessageBytes)
+                try pipeline.addHandler(door, position: .after(context.handler))
+                try pipeline.configureHTTPServerPipeline(position: .after(context.handler), withErrorHandling: true)
+            }
+        }
+        try channel.pipeline.syncOperations.addHandler(sniffer)
     }
 
     /// Stops accepting connections, closes the listening socket and every open connection.

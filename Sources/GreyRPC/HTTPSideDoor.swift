@@ -87,7 +87,9 @@ final class HTTPSideDoorHandler: ChannelInboundHandler {
             let this = NIOLoopBound(self, eventLoop: context.eventLoop)
             let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
             let eventLoop = context.eventLoop
-            Task {
+            // Started on the connection's own loop, as gRPC handlers are: no hop through the
+            // global pool for a request that usually answers from memory.
+            Task(executorPreference: EventLoopTaskExecutor(eventLoop)) {
                 let response = await sideDoor.handle(request)
                 eventLoop.execute { this.value.respond(context: boundContext.value, head: head, response) }
             }

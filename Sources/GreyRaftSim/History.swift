@@ -29,7 +29,7 @@ public enum LinearizabilityChecker {
     /// Search steps allowed per key. Linearizable histories finish far below it (the cache
     /// keeps the search near-linear); a non-linearizable one may backtrack exponentially,
     /// so running out of budget is reported as a failure to linearize, never as a pass.
-    public static let stepBudget = 5_000_000
+    nonisolated(unsafe) public static var stepBudget = 5_000_000
     /// Whether the last failed check ran out of budget rather than proving no order exists.
     nonisolated(unsafe) public static var exhaustedBudget = false
 

@@ -27,10 +27,13 @@ public enum GRPCTimeout {
     public static func format(nanoseconds: Int64) -> String {
         let units: [(Int64, Character)] = [(1, "n"), (1_000, "u"), (1_000_000, "m"), (1_000_000_000, "S"), (60_000_000_000, "M")]
         let clamped = max(nanoseconds, 0)
+        // Rounded up by division, not by adding `scale - 1` first: that overflowed for
+        // timeouts near Int64.max (a client's "99999999H", found by the framing fuzzer).
+        func roundedUp(_ scale: Int64) -> Int64 { clamped / scale + (clamped % scale == 0 ? 0 : 1) }
         for (scale, unit) in units {
-            let amount = (clamped + scale - 1) / scale
+            let amount = roundedUp(scale)
             if amount <= 99_999_999 { return "\(amount)\(unit)" }
         }
-        return "\(min((clamped + 3_599_999_999_999) / 3_600_000_000_000, 99_999_999))H"
+        return "\(min(roundedUp(3_600_000_000_000), 99_999_999))H"
     }
 }

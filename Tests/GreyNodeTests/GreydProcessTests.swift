@@ -64,7 +64,7 @@ final class GreydCluster: @unchecked Sendable {
         environment["GREY_DATA_DIR"] = directory.appendingPathComponent("node-\(node)").path
         process.environment = environment
         let log = directory.appendingPathComponent("node-\(node).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()
         process.standardError = handle

@@ -11,6 +11,8 @@ import GreyRaftSim
 //   grey-sim --hostile ...               leader-targeted chaos on one key instead of the mixed sweep
 //   grey-sim --broken NAME ...           switch on a deliberately broken variant; exits 0 only
 //                                        if some seed catches it (shows the checkers bite)
+//   grey-sim --check-history FILE        check a history recorded outside (the chaos test's
+//                                        JSON lines) with the same linearizability checker
 func value(_ flag: String) -> UInt64? {
     guard let at = CommandLine.arguments.firstIndex(of: flag), at + 1 < CommandLine.arguments.count else { return nil }
     return UInt64(CommandLine.arguments[at + 1])
@@ -24,6 +26,54 @@ if let count = value("--bench") {
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     print("core benchmark: \(committed) entries of 256 B committed in \(String(format: "%.3f", seconds)) s = \(Int(Double(committed) / seconds)) entries/s (3 nodes, batches of 64, no I/O)")
     exit(committed == Int(count) ? 0 : 1)
+}
+
+if let at = CommandLine.arguments.firstIndex(of: "--check-history") {
+    guard at + 1 < CommandLine.arguments.count else {
+        print("--check-history needs a file")
+        exit(2)
+    }
+    exit(checkHistory(CommandLine.arguments[at + 1]))
+}
+
+/// Checks a recorded history; 0 when linearizable, 1 when not, 2 when unreadable.
+func checkHistory(_ path: String) -> Int32 {
+    let history: [HistoryOperation]
+    do {
+        history = try HistoryFile.load(path)
+    } catch {
+        print("cannot read history: \(error)")
+        return 2
+    }
+    // Real histories are longer than simulated ones and carry more operations of unknown
+    // outcome (every kill leaves some); give the search room before calling it a failure.
+    LinearizabilityChecker.stepBudget = 200_000_000
+    let keys = Set(history.map(\.operation.key)).count
+    let unknown = history.filter { $0.operation.isWrite && $0.completedAt == nil }.count
+    let acknowledged = history.filter { $0.operation.isWrite && $0.completedAt != nil }.count
+    let reads = history.count - unknown - acknowledged
+    print("history: \(history.count) operations on \(keys) keys: \(acknowledged) acknowledged writes, \(unknown) writes of unknown outcome, \(reads) reads")
+    guard let (key, operations) = LinearizabilityChecker.check(history) else {
+        print("linearizable: yes")
+        return 0
+    }
+    if LinearizabilityChecker.exhaustedBudget {
+        print("linearizable: NOT SHOWN — the search for key \(key) ran out of budget (treated as a failure)")
+        return 1
+    }
+    let failure = LinearizabilityChecker.earliestFailure(operations)
+    print("linearizable: NO — key \(key) has no valid order once operations invoked up to t=\(failure) are included")
+    let start = operations.first?.invokedAt ?? 0
+    let around = operations.filter { $0.invokedAt <= failure && ($0.completedAt ?? Int.max) >= failure - 2_000_000_000 }
+    print("operations on \(key) live in the 2 s before it (times in ms from the key's first operation):")
+    for operation in around.suffix(40) {
+        let invoked = Double(operation.invokedAt - start) / 1e6
+        let completed = operation.completedAt.map { String(format: "%.1f", Double($0 - start) / 1e6) } ?? "never"
+        let result = operation.result.map { "\($0)" } ?? "unknown"
+        let padded = String(repeating: " ", count: max(0, 9 - completed.count)) + completed
+        print(String(format: "  client %3d  %9.1f → ", operation.client, invoked) + padded + "  \(operation.operation) = \(result)")
+    }
+    return 1
 }
 
 let environmentSeed = getenv("GREY_SEED").flatMap { UInt64(String(cString: $0)) }

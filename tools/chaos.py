@@ -1,0 +1,542 @@
+#!/usr/bin/env python3
+"""Chaos test, from outside the process as Jepsen would: real greyd processes on distinct
+loopback addresses (127.0.0.11, .12, ...), concurrent clients doing put, get, compare-and-swap
+and delete over a few keys with unique values, and a nemesis that mixes kill -9 + restart,
+SIGSTOP/SIGCONT pauses, iptables partitions between the node addresses and (with
+--faults ...,membership) removing a member and joining a fresh one at its address.
+
+Every operation is recorded with when it was invoked and when (if ever) its answer came;
+`grey-sim --check-history` (the simulation's linearizability checker) judges the history.
+Clients also write write-once keys now and then; at the end every acknowledged one must be
+readable with its value (a lost acknowledged write), and every replica must hold the same
+values once caught up. A failing run keeps its directory: history.jsonl, nemesis.log and
+each node's log, and the command that re-checks it.
+
+usage: python3 tools/chaos.py [--greyd .build/debug/greyd] [--checker .build/release/grey-sim]
+           [--nodes 3] [--seconds 60] [--seed 1] [--faults kill,pause,partition[,membership]]
+           [--expect-anomaly]   (for a deliberately broken build: pass only if it is caught)
+Needs root for iptables (partitions); always removes its rules, even when interrupted.
+"""
+import argparse
+import itertools
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import grey_proto  # noqa: E402
+
+kv_pb2, cluster_pb2, kv_pb2_grpc, cluster_pb2_grpc = grey_proto.load()
+import grpc  # noqa: E402
+
+CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100),
+                   ("grpc.max_reconnect_backoff_ms", 500)]
+OPERATION_TIMEOUT = 1.0
+FINAL_CLIENT = 999
+
+
+def now():
+    return time.monotonic_ns()
+
+
+class Firewall:
+    """Partitions as iptables rules in a chain of our own, jumped to from INPUT; `close`
+    removes the chain whatever happened."""
+
+    def __init__(self, name):
+        self.chain = name
+        self.installed = False
+
+    def iptables(self, *args, check=True):
+        return subprocess.run(["iptables", "-w", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=check)
+
+    def open(self):
+        self.close()
+        self.iptables("-N", self.chain)
+        self.iptables("-I", "INPUT", "-j", self.chain)
+        self.installed = True
+
+    def cut(self, side_a, side_b):
+        for a in side_a:
+            for b in side_b:
+                self.iptables("-A", self.chain, "-s", a, "-d", b, "-j", "DROP")
+                self.iptables("-A", self.chain, "-s", b, "-d", a, "-j", "DROP")
+
+    def heal(self):
+        self.iptables("-F", self.chain, check=False)
+
+    def close(self):
+        self.iptables("-D", "INPUT", "-j", self.chain, check=False)
+        self.iptables("-F", self.chain, check=False)
+        self.iptables("-X", self.chain, check=False)
+        self.installed = False
+
+
+class Node:
+    def __init__(self, slot, node_id, host, port, root):
+        self.slot, self.id, self.host, self.port, self.root = slot, node_id, host, port, root
+        self.process = None
+        self.paused = False
+
+    @property
+    def address(self):
+        return f"{self.host}:{self.port}"
+
+    @property
+    def data_dir(self):
+        return os.path.join(self.root, f"data-{self.slot}")
+
+    def start(self, greyd, peers=None, join=None, extra_env=None):
+        env = dict(os.environ, GREY_NODE_ID=str(self.id), GREY_LISTEN_ADDR=self.address, GREY_DATA_DIR=self.data_dir,
+                   **(extra_env or {}))
+        env.pop("GREY_CLUSTER_PEERS", None)
+        env.pop("GREY_JOIN", None)
+        if join:
+            env["GREY_JOIN"] = join
+        elif peers:
+            env["GREY_CLUSTER_PEERS"] = ",".join(peers)
+        log = open(os.path.join(self.root, f"node-{self.slot}.log"), "a")
+        log.write(f"--- {time.strftime('%H:%M:%S')} starting node id {self.id} at {self.address}\n")
+        log.flush()
+        self.process = subprocess.Popen([greyd], env=env, stdout=log, stderr=log)
+        self.paused = False
+
+    def signal(self, number):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(number)
+
+    def kill(self):
+        if self.process:
+            self.signal(signal.SIGCONT)
+            self.signal(signal.SIGKILL)
+            self.process.wait()
+            self.process = None
+        self.paused = False
+
+    @property
+    def running(self):
+        return self.process is not None and self.process.poll() is None
+
+
+class Cluster:
+    def __init__(self, args, root):
+        self.args, self.root = args, root
+        self.nodes = [Node(slot, slot, f"127.0.0.{11 + slot}", args.port, root) for slot in range(args.nodes)]
+        self.next_id = args.nodes
+        self.channels = {}
+        self.lock = threading.Lock()
+
+    def start(self):
+        for node in self.nodes:
+            node.start(self.args.greyd, peers=[other.address for other in self.nodes if other is not node], extra_env=self.env())
+
+    def env(self):
+        return {"GREY_ELECTION_TIMEOUT": self.args.election_timeout, "GREY_LOG_LEVEL": "info"}
+
+    def channel(self, address):
+        with self.lock:
+            if address not in self.channels:
+                self.channels[address] = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+            return self.channels[address]
+
+    def status(self, node, timeout=0.5):
+        stub = cluster_pb2_grpc.ClusterServiceStub(self.channel(node.address))
+        return stub.GetClusterStatus(cluster_pb2.GetClusterStatusRequest(), timeout=timeout)
+
+    def leader(self):
+        """The node that some reachable node names as leader, or None."""
+        for node in self.nodes:
+            if not node.running or node.paused:
+                continue
+            try:
+                status = self.status(node)
+            except grpc.RpcError:
+                continue
+            if status.has_leader:
+                for candidate in self.nodes:
+                    if candidate.id == status.leader_id:
+                        return candidate
+        return None
+
+    def await_leader(self, limit):
+        deadline = time.time() + limit
+        while time.time() < deadline:
+            leader = self.leader()
+            if leader is not None:
+                try:
+                    if self.status(leader).leader_id == leader.id:
+                        return leader
+                except grpc.RpcError:
+                    pass
+            time.sleep(0.1)
+        return None
+
+    def close(self):
+        for node in self.nodes:
+            node.kill()
+        for channel in self.channels.values():
+            channel.close()
+
+
+class Recorder:
+    def __init__(self):
+        self.operations = []
+        self.ids = itertools.count(1)
+        self.write_once = []  # (key, value) acknowledged
+
+    def record(self, client, op, key, invoked, completed=None, result=None, **fields):
+        entry = {"id": next(self.ids), "client": client, "op": op, "key": key, "invoked": invoked,
+                 "completed": completed, "result": result}
+        entry.update(fields)
+        self.operations.append(entry)
+
+
+def never_sent(error):
+    """Failures where the request certainly did not take effect: the client never reached a
+    node, the node refused it before proposing anything, or it was refused for overload."""
+    code, details = error.code(), (error.details() or "")
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED or code == grpc.StatusCode.INVALID_ARGUMENT:
+        return True
+    return code == grpc.StatusCode.UNAVAILABLE and any(
+        marker in details for marker in ("failed to connect to all addresses", "Connection refused", "is starting: waiting for its peers"))
+
+
+OPERATION_MIX = [("once", 0.06), ("put", 0.26), ("get", 0.40), ("cas", 0.16), ("delete", 0.12)]
+
+
+def client_loop(number, cluster, recorder, keys, stop, seed):
+    """One client: operations one after another, each to a random node (any node forwards to
+    the leader), recorded with their invocation and completion times."""
+    rng = random.Random(seed * 1000 + number)
+    seen = {}
+    counter = itertools.count(1)
+    kinds, weights = zip(*OPERATION_MIX)
+    while not stop.is_set():
+        node = rng.choice(cluster.nodes)
+        stub = kv_pb2_grpc.KVStub(cluster.channel(node.address))
+        kind = rng.choices(kinds, weights)[0]
+        key = rng.choice(keys)
+        value = f"{number}.{next(counter)}"
+        expected = seen.get(key)
+        invoked = now()
+        try:
+            if kind == "once":
+                # A write-once key: its acknowledged value must survive to the end.
+                once = f"once.{value}"
+                stub.Put(kv_pb2.PutRequest(key=once.encode(), value=value.encode()), timeout=OPERATION_TIMEOUT)
+                recorder.write_once.append((once, value))
+            elif kind == "put":
+                stub.Put(kv_pb2.PutRequest(key=key.encode(), value=value.encode()), timeout=OPERATION_TIMEOUT)
+                recorder.record(number, "put", key, invoked, now(), "written", value=value)
+                seen[key] = value
+            elif kind == "get":
+                consistency = "lease" if rng.random() < 0.25 else "linearizable"
+                level = kv_pb2.READ_CONSISTENCY_LEASE if consistency == "lease" else kv_pb2.READ_CONSISTENCY_LINEARIZABLE
+                response = stub.Get(kv_pb2.GetRequest(key=key.encode(), consistency=level), timeout=OPERATION_TIMEOUT)
+                found = response.value.decode() if response.found else None
+                seen[key] = found
+                recorder.record(number, "get", key, invoked, now(), {"value": found}, consistency=consistency)
+            elif kind == "cas":
+                request = kv_pb2.CompareAndSwapRequest(key=key.encode(), expected_value=(expected or "").encode(),
+                                                       expect_absent=expected is None, new_value=value.encode())
+                response = stub.CompareAndSwap(request, timeout=OPERATION_TIMEOUT)
+                # A swap that succeeded found the expected value (the model's "current").
+                current = expected if response.succeeded else (response.current_value.decode() if response.current_found else None)
+                seen[key] = value if response.succeeded else current
+                recorder.record(number, "cas", key, invoked, now(), {"succeeded": response.succeeded, "current": current},
+                                expected=expected, new=value)
+            else:
+                response = stub.Delete(kv_pb2.DeleteRequest(key=key.encode()), timeout=OPERATION_TIMEOUT)
+                seen[key] = None
+                recorder.record(number, "delete", key, invoked, now(), {"existed": response.deleted})
+        except grpc.RpcError as error:
+            time.sleep(0.01)
+            if never_sent(error) or kind in ("get", "once"):
+                # Not applied; or a read (no effect); or a write-once key (judged only if acknowledged).
+                continue
+            # The write may or may not have happened: it stays open to the end of the history.
+            fields = {"put": {"value": value}, "cas": {"expected": expected, "new": value}, "delete": {}}[kind]
+            recorder.record(number, kind, key, invoked, **fields)
+            seen.pop(key, None)
+
+
+class Nemesis:
+    def __init__(self, cluster, firewall, faults, rng, log):
+        self.cluster, self.firewall, self.faults, self.rng, self.log = cluster, firewall, faults, rng, log
+        self.counts = {fault: 0 for fault in faults}
+
+    def target(self):
+        """Half the time the leader (faults there matter most), else any node."""
+        if self.rng.random() < 0.5:
+            leader = self.cluster.leader()
+            if leader is not None:
+                return leader
+        return self.rng.choice(self.cluster.nodes)
+
+    def run(self, until):
+        while time.time() < until:
+            time.sleep(self.rng.uniform(0.5, 1.5))
+            if time.time() >= until:
+                break
+            fault = self.rng.choice(self.faults)
+            getattr(self, fault)(min(until - time.time(), self.rng.uniform(0.3, 2.5)))
+            self.counts[fault] += 1
+
+    def kill(self, hold):
+        node = self.target()
+        self.log(f"kill -9 node {node.id} ({node.address}); restart in {hold:.1f} s")
+        node.kill()
+        time.sleep(max(hold, 0))
+        node.start(self.cluster.args.greyd, extra_env=self.cluster.env())
+        self.log(f"restarted node {node.id}")
+
+    def pause(self, hold):
+        node = self.target()
+        self.log(f"SIGSTOP node {node.id} ({node.address}) for {hold:.1f} s")
+        node.signal(signal.SIGSTOP)
+        node.paused = True
+        time.sleep(max(hold, 0))
+        node.signal(signal.SIGCONT)
+        node.paused = False
+        self.log(f"SIGCONT node {node.id}")
+
+    def partition(self, hold):
+        nodes = list(self.cluster.nodes)
+        self.rng.shuffle(nodes)
+        if self.rng.random() < 0.4:
+            leader = self.cluster.leader()
+            if leader is not None:
+                nodes.remove(leader)
+                nodes.insert(0, leader)
+        minority = nodes[:self.rng.randint(1, (len(nodes) - 1) // 2)]
+        majority = nodes[len(minority):]
+        self.log(f"partition {{{', '.join(str(n.id) for n in minority)}}} | {{{', '.join(str(n.id) for n in majority)}}} for {hold:.1f} s")
+        self.firewall.cut([n.host for n in minority], [n.host for n in majority])
+        time.sleep(max(hold, 0))
+        self.firewall.heal()
+        self.log("healed")
+
+    def membership(self, hold):
+        """Removes a follower and, once it is out, joins a fresh node (new id, empty data) at
+        its address: the membership changes while the other faults go on."""
+        leader = self.cluster.await_leader(3)
+        if leader is None:
+            self.log("membership change skipped: no leader")
+            return
+        victims = [n for n in self.cluster.nodes if n is not leader]
+        node = self.rng.choice(victims)
+        stub = cluster_pb2_grpc.ClusterServiceStub(self.cluster.channel(leader.address))
+        try:
+            stub.LeaveCluster(cluster_pb2.LeaveClusterRequest(node_id=node.id), timeout=5)
+        except grpc.RpcError as error:
+            try:
+                members = self.cluster.status(leader, timeout=2).members
+            except grpc.RpcError:
+                members = None
+            if members is None or any(m.id == node.id for m in members):
+                self.log(f"remove node {node.id} not done ({error.code().name}); carrying on")
+                return
+        self.log(f"removed node {node.id}; wiping {node.address} and joining a fresh node there")
+        node.kill()
+        shutil.rmtree(node.data_dir, ignore_errors=True)
+        node.id = self.cluster.next_id
+        self.cluster.next_id += 1
+        node.start(self.cluster.args.greyd, join=leader.address, extra_env=self.cluster.env())
+        self.log(f"node {node.id} joining at {node.address}")
+        time.sleep(max(hold, 0))
+
+
+def settle(cluster, log):
+    """Every node running, unpaused, connected, and a leader that every node follows."""
+    for node in cluster.nodes:
+        if node.paused:
+            node.signal(signal.SIGCONT)
+            node.paused = False
+        if not node.running:
+            log(f"node {node.id} is down at the end; starting it")
+            node.start(cluster.args.greyd, extra_env=cluster.env())
+    return cluster.await_leader(30)
+
+
+def final_reads(cluster, leader, recorder, keys):
+    """A linearizable read of every key through the leader, retried until answered."""
+    stub = kv_pb2_grpc.KVStub(cluster.channel(leader.address))
+    for key in keys:
+        for _ in range(100):
+            invoked = now()
+            try:
+                response = stub.Get(kv_pb2.GetRequest(key=key.encode()), timeout=2)
+                recorder.record(FINAL_CLIENT, "get", key, invoked, now(),
+                                {"value": response.value.decode() if response.found else None}, consistency="linearizable")
+                break
+            except grpc.RpcError:
+                time.sleep(0.2)
+        else:
+            return f"no answer to a final read of {key}"
+    return None
+
+
+def lost_writes(cluster, leader, recorder):
+    stub = kv_pb2_grpc.KVStub(cluster.channel(leader.address))
+    lost = []
+    for key, value in recorder.write_once:
+        for _ in range(50):
+            try:
+                response = stub.Get(kv_pb2.GetRequest(key=key.encode()), timeout=2)
+                break
+            except grpc.RpcError:
+                time.sleep(0.2)
+        else:
+            return [f"{key}: no answer"]
+        if not response.found or response.value.decode() != value:
+            lost.append(f"{key} = {value} acknowledged, read back {'absent' if not response.found else response.value.decode()}")
+    return lost
+
+
+def replicas_agree(cluster, keys, recorder):
+    """Once every node has applied the leader's commit index, stale reads on each must agree."""
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            statuses = [cluster.status(node, timeout=2) for node in cluster.nodes]
+            commit = max(s.commit_index for s in statuses)
+            if all(s.applied_index >= commit for s in statuses):
+                break
+        except grpc.RpcError:
+            pass
+        time.sleep(0.2)
+    else:
+        return ["replicas did not catch up within 30 s"]
+    disagreements = []
+    for key in keys + [key for key, _ in recorder.write_once[:200]]:
+        answers = {}
+        for node in cluster.nodes:
+            stub = kv_pb2_grpc.KVStub(cluster.channel(node.address))
+            response = stub.Get(kv_pb2.GetRequest(key=key.encode(), consistency=kv_pb2.READ_CONSISTENCY_STALE), timeout=2)
+            answers[node.id] = response.value.decode() if response.found else None
+        if len(set(answers.values())) > 1:
+            disagreements.append(f"{key}: {answers}")
+    return disagreements
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--greyd", default=".build/debug/greyd")
+    parser.add_argument("--checker", default=".build/release/grey-sim")
+    parser.add_argument("--nodes", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--clients", type=int, default=6)
+    parser.add_argument("--keys", type=int, default=3)
+    parser.add_argument("--port", type=int, default=7411)
+    parser.add_argument("--faults", default="kill,pause,partition")
+    parser.add_argument("--election-timeout", default="150ms")
+    parser.add_argument("--out", help="directory for the run (default: a new one under /tmp)")
+    parser.add_argument("--keep", action="store_true", help="keep the run's directory even when it passes")
+    parser.add_argument("--expect-anomaly", action="store_true", help="a broken build: exit 0 only if the run finds an anomaly")
+    args = parser.parse_args()
+
+    faults = [f for f in args.faults.split(",") if f]
+    unknown = set(faults) - {"kill", "pause", "partition", "membership"}
+    if unknown:
+        raise SystemExit(f"unknown faults: {', '.join(sorted(unknown))} (known: kill, pause, partition, membership)")
+    if "partition" in faults and os.geteuid() != 0:
+        raise SystemExit("partitions need root (iptables rules on lo); run as root or leave 'partition' out of --faults")
+    for path in (args.greyd, args.checker):
+        if not os.access(path, os.X_OK):
+            raise SystemExit(f"{path} is not built")
+    root = args.out or tempfile.mkdtemp(prefix=f"grey-chaos-{args.seed}-")
+    os.makedirs(root, exist_ok=True)
+    nemesis_log = open(os.path.join(root, "nemesis.log"), "w")
+    started = time.time()
+
+    def log(line):
+        stamped = f"{time.time() - started:7.2f}s  {line}"
+        nemesis_log.write(stamped + "\n")
+        nemesis_log.flush()
+        if os.environ.get("GREY_CHAOS_VERBOSE"):
+            print(stamped, flush=True)
+
+    print(f"chaos: {args.nodes} greyd ({args.greyd}) on 127.0.0.11-{10 + args.nodes}:{args.port}, {args.clients} clients, "
+          f"{args.keys} keys, faults {','.join(faults)}, {args.seconds:.0f} s, seed {args.seed}; run directory {root}", flush=True)
+    rng = random.Random(args.seed)
+    cluster = Cluster(args, root)
+    firewall = Firewall(f"GREY-CHAOS-{args.port}")
+    recorder = Recorder()
+    keys = [f"k{i}" for i in range(args.keys)]
+    problems = []
+
+    def interrupted(number, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    nemesis = Nemesis(cluster, firewall, faults, rng, log)
+    try:
+        if "partition" in faults:
+            firewall.open()
+        cluster.start()
+        if cluster.await_leader(30) is None:
+            raise SystemExit("the cluster elected no leader within 30 s; see the node logs in " + root)
+        log(f"leader elected; clients start")
+        stop = threading.Event()
+        clients = [threading.Thread(target=client_loop, args=(n, cluster, recorder, keys, stop, args.seed), daemon=True)
+                   for n in range(args.clients)]
+        for client in clients:
+            client.start()
+        nemesis.run(time.time() + args.seconds)
+        stop.set()
+        for client in clients:
+            client.join()
+        firewall.heal()
+        log("faults over; settling")
+        leader = settle(cluster, log)
+        if leader is None:
+            problems.append("no leader within 30 s after the faults ended")
+        else:
+            problem = final_reads(cluster, leader, recorder, keys)
+            if problem:
+                problems.append(problem)
+            lost = lost_writes(cluster, leader, recorder)
+            problems += [f"lost acknowledged write: {line}" for line in lost]
+            problems += [f"replicas disagree: {line}" for line in replicas_agree(cluster, keys, recorder)]
+    except KeyboardInterrupt:
+        problems.append("interrupted")
+    finally:
+        firewall.close()
+        cluster.close()
+
+    history_path = os.path.join(root, "history.jsonl")
+    with open(history_path, "w") as history:
+        for entry in sorted(recorder.operations, key=lambda e: e["invoked"]):
+            history.write(json.dumps(entry) + "\n")
+    faults_done = ", ".join(f"{count} {name}" for name, count in nemesis.counts.items())
+    print(f"faults: {faults_done}; write-once keys acknowledged: {len(recorder.write_once)}", flush=True)
+    checked = subprocess.run([args.checker, "--check-history", history_path], stdout=subprocess.PIPE, text=True)
+    print(checked.stdout, end="")
+    if checked.returncode == 2:
+        problems.append("the history could not be read")
+    anomaly = checked.returncode == 1 or any(p.startswith(("lost", "replicas")) for p in problems)
+    for problem in problems:
+        print(f"problem: {problem}")
+    if args.expect_anomaly:
+        verdict = anomaly
+        print(f"broken build: {'caught' if anomaly else 'NOT caught'}")
+    else:
+        verdict = not anomaly and not problems
+        print(f"chaos: {'passed' if verdict else 'FAILED'}")
+    if verdict and not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
+    else:
+        print(f"kept {root} (history.jsonl, nemesis.log, node-*.log); re-check with: {args.checker} --check-history {history_path}")
+    sys.exit(0 if verdict else 1)
+
+
+if __name__ == "__main__":
+    main()
