@@ -14,7 +14,7 @@ public enum Bootstrap {
         if let saved = try storage.bootstrapConfiguration() { return saved }
         var addresses = [configuration.id: configuration.advertiseAddress]
         for peer in configuration.peers {
-            let channel = try GRPCChannel(target: peer, sourceHost: configuration.sourceHost)
+            let channel = try GRPCChannel(target: peer, sourceHost: configuration.sourceHost, tls: configuration.tls?.client)
             var attempts = 0
             while true {
                 if let status = try? await channel.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .seconds(1)) {
@@ -39,9 +39,9 @@ public enum Bootstrap {
     /// Asks the cluster (through any member) to add this node; retries while no leader answers.
     public static func join(
         via address: String, id: NodeID, address advertised: String, token: String? = nil, sourceHost: String? = nil,
-        log: @Sendable (String) -> Void
+        tls: NodeTLS? = nil, log: @Sendable (String) -> Void
     ) async throws -> [Member] {
-        let channel = try GRPCChannel(target: address, sourceHost: sourceHost)
+        let channel = try GRPCChannel(target: address, sourceHost: sourceHost, tls: tls?.client)
         for attempt in 0..<300 {
             let result: Result<JoinClusterResponse, GRPCStatus>
             do {

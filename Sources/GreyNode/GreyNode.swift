@@ -488,7 +488,7 @@ public actor GreyNode {
     func channel(to peer: NodeID) -> GRPCChannel? {
         guard !halted, !isCut(from: peer) else { return nil }
         if let channel = peers[peer] { return channel }
-        guard let address = raft.configuration.addresses[peer], let channel = try? GRPCChannel(target: address, group: eventLoop, sourceHost: configuration.sourceHost) else { return nil }
+        guard let address = raft.configuration.addresses[peer], let channel = try? GRPCChannel(target: address, group: eventLoop, sourceHost: configuration.sourceHost, tls: configuration.tls?.client) else { return nil }
         peers[peer] = channel
         return channel
     }

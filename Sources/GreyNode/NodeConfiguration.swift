@@ -1,3 +1,4 @@
+import GreyRPC
 import GreyRaft
 import NIOCore
 import NIOPosix
@@ -33,6 +34,9 @@ public struct NodeConfiguration: Sendable {
     /// When set, JoinCluster and LeaveCluster must present it: only whoever holds the
     /// cluster's secret changes its membership. A joiner presents it too.
     public var joinToken: String?
+    /// TLS on the port and to peers; with it, Raft and membership calls must come with a
+    /// certificate from the cluster CA. nil: cleartext (h2c).
+    public var tls: NodeTLS?
     /// Links cut on purpose (in-process demo clusters); nil in greyd.
     public var linkFaults: (any LinkFaults)?
 

@@ -51,31 +51,36 @@ public enum NodeServices {
             let value = try await node.readValue(request.key)
             return GetResponse(header: await node.header, found: value != nil, value: value ?? [])
         }
-        router.register(ClusterMethods.requestVote) { request, _ in
+        router.register(ClusterMethods.requestVote) { request, context in
             let node = try handle.node()
+            try requireClusterCertificate(context, node)
             let envelope = Envelope(from: NodeID(request.candidateID), to: node.configuration.id, message: .requestVote(RaftWireMapping.requestVote(request)))
             guard case .voteResponse(let response)? = try await node.handle(envelope, expectsReply: true) else { throw GRPCStatus(.internal, "no vote") }
             return RaftWireMapping.voteResponse(response, from: node.configuration.id)
         }
-        router.register(ClusterMethods.appendEntries) { request, _ in
+        router.register(ClusterMethods.appendEntries) { request, context in
             let node = try handle.node()
+            try requireClusterCertificate(context, node)
             let append = try RaftWireMapping.appendEntries(request)
             let envelope = Envelope(from: NodeID(request.leaderID), to: node.configuration.id, message: .appendEntries(append))
             guard case .appendResponse(let response)? = try await node.handle(envelope, expectsReply: true) else { throw GRPCStatus(.internal, "no reply") }
             return RaftWireMapping.appendResponse(response, from: node.configuration.id)
         }
-        router.register(ClusterMethods.installSnapshot) { request, _ in
+        router.register(ClusterMethods.installSnapshot) { request, context in
             let node = try handle.node()
+            try requireClusterCertificate(context, node)
             return try await node.receiveSnapshotChunk(request)
         }
-        router.register(ClusterMethods.timeoutNow) { request, _ in
+        router.register(ClusterMethods.timeoutNow) { request, context in
             let node = try handle.node()
+            try requireClusterCertificate(context, node)
             let envelope = Envelope(from: NodeID(request.leaderID), to: node.configuration.id, message: .timeoutNow(TimeoutNow(term: Term(request.term))))
             _ = try await node.handle(envelope, expectsReply: false)
             return TimeoutNowResponse(term: request.term)
         }
         router.register(ClusterMethods.joinCluster) { request, context in
             let node = try handle.node()
+            try requireClusterCertificate(context, node)
             try JoinToken.check(request.joinToken, expected: node.configuration.joinToken)
             guard !request.address.isEmpty, HostPort(request.address) != nil else {
                 throw GRPCStatus(.invalidArgument, "address '\(request.address)' is not host:port")
@@ -86,6 +91,7 @@ public enum NodeServices {
         }
         router.register(ClusterMethods.leaveCluster) { request, context in
             let node = try handle.node()
+            try requireClusterCertificate(context, node)
             try JoinToken.check(request.joinToken, expected: node.configuration.joinToken)
             if let answer = try await forwarder.forward(ClusterMethods.leaveCluster, request, from: node, within: remaining(context)) { return answer }
             let members = try await node.changeMembership(.remove(NodeID(request.nodeID)))
@@ -93,12 +99,14 @@ public enum NodeServices {
         }
         router.register(ClusterMethods.promoteMember) { request, context in
             let node = try handle.node()
+            try requireClusterCertificate(context, node)
             if let answer = try await forwarder.forward(ClusterMethods.promoteMember, request, from: node, within: remaining(context)) { return answer }
             let members = try await node.changeMembership(.promote(NodeID(request.nodeID)))
             return PromoteMemberResponse(header: await node.header, members: members)
         }
         router.register(ClusterMethods.transferLeadership) { request, context in
             let node = try handle.node()
+            try requireClusterCertificate(context, node)
             if let answer = try await forwarder.forward(ClusterMethods.transferLeadership, request, from: node, within: remaining(context)) { return answer }
             try await node.transferLeadership(to: NodeID(request.targetID))
             return TransferLeadershipResponse(header: await node.header)
@@ -109,6 +117,13 @@ public enum NodeServices {
             return await node.status()
         }
         return router
+    }
+
+    /// With TLS on, only holders of a certificate from the cluster CA may vote, append, send
+    /// snapshots or change the membership; anyone TLS lets in may use KV and read the status.
+    static func requireClusterCertificate(_ context: GRPCCallContext, _ node: GreyNode) throws {
+        guard node.configuration.tls != nil, !context.peerCertified else { return }
+        throw GRPCStatus(.unauthenticated, "\(context.path) needs a client certificate from the cluster CA")
     }
 
     /// How long a forwarded call may take: what the caller allows, or five seconds.
@@ -160,7 +175,7 @@ final class LeaderForwarder: Sendable {
             let remaining = deadline - ContinuousClock.now
             do {
                 guard let address = await node.leaderAddress() else { throw NodeError.noLeader }
-                return try await channels.channel(to: address, on: node.eventLoop, from: node.configuration.sourceHost).call(method, request, timeout: remaining)
+                return try await channels.channel(to: address, on: node.eventLoop, from: node.configuration.sourceHost, tls: node.configuration.tls?.client).call(method, request, timeout: remaining)
             } catch let status as GRPCStatus where GRPCChannel.neverConnected(status) && remaining > .milliseconds(50) {
                 try await Task.sleep(for: .milliseconds(20))
             } catch NodeError.noLeader where remaining > .milliseconds(50) {

@@ -2,6 +2,7 @@ import GreyWire
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// A client for one `host:port`: one HTTP/2 connection shared by all calls, opened on first
 /// use and opened again on the next call after it breaks (a peer that restarted, say).
@@ -15,6 +16,8 @@ public final class GRPCChannel: Sendable {
     private let connectTimeout: TimeAmount
     /// The local IP connections leave from; nil lets the kernel choose.
     private let sourceHost: String?
+    /// TLS for the connection; nil for cleartext (h2c).
+    private let tls: NIOSSLContext?
     private let state = NIOLockedValueBox(State())
 
     private struct State {
@@ -33,7 +36,8 @@ public final class GRPCChannel: Sendable {
     /// between node addresses (a partition, a real network's ACLs) see who is talking.
     public init(
         target: String, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        maxMessageBytes: Int = 4 << 20, connectTimeout: TimeAmount = .seconds(1), sourceHost: String? = nil
+        maxMessageBytes: Int = 4 << 20, connectTimeout: TimeAmount = .seconds(1), sourceHost: String? = nil,
+        tls: NIOSSLContext? = nil
     ) throws(GRPCStatus) {
         guard let address = HostPort(target) else {
             throw GRPCStatus(.invalidArgument, "address '\(target)' is not host:port")
@@ -45,6 +49,7 @@ public final class GRPCChannel: Sendable {
         self.maxMessageBytes = maxMessageBytes
         self.connectTimeout = connectTimeout
         self.sourceHost = sourceHost
+        self.tls = tls
     }
 
     /// Calls a unary method and returns its decoded response. It runs on the caller's executor
@@ -148,6 +153,8 @@ public final class GRPCChannel: Sendable {
     private func openConnection() -> EventLoopFuture<Connection> {
         let authority = target
         let maxMessageBytes = maxMessageBytes
+        let tls = tls
+        let host = host
         var bootstrap = ClientBootstrap(group: group)
         if let sourceHost, let source = try? SocketAddress(ipAddress: sourceHost, port: 0) {
             bootstrap = bootstrap.bind(to: source)
@@ -157,7 +164,9 @@ public final class GRPCChannel: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let handler = GRPCClientConnectionHandler(authority: authority, maxMessageBytes: maxMessageBytes, limits: HTTP2Limits())
+                    if let tls { try channel.pipeline.syncOperations.addHandler(try TLS.clientHandler(tls, host: host)) }
+                    let handler = GRPCClientConnectionHandler(
+                        authority: authority, maxMessageBytes: maxMessageBytes, limits: HTTP2Limits(), scheme: tls == nil ? "http" : "https")
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
@@ -165,8 +174,8 @@ public final class GRPCChannel: Sendable {
             let handler = try channel.pipeline.syncOperations.handler(type: GRPCClientConnectionHandler.self)
             return Connection(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
         }
-        future.whenSuccess { [weak self] connection in
-            connection.channel.closeFuture.whenComplete { _ in self?.forget(future) }
+        future.whenSuccess { connection in
+            connection.channel.closeFuture.whenComplete { [weak self] _ in self?.forget(future) }
         }
         return future
     }

@@ -24,6 +24,8 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDele
     }
 
     private let authority: String
+    /// `https` on a TLS connection, `http` on cleartext.
+    private let scheme: String
     private let maxMessageBytes: Int
     private let limits: HTTP2Limits
     private var session: HTTP2Session?
@@ -32,8 +34,9 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDele
     private var flushScheduled = false
     private var closed = false
 
-    init(authority: String, maxMessageBytes: Int, limits: HTTP2Limits) {
+    init(authority: String, maxMessageBytes: Int, limits: HTTP2Limits, scheme: String = "http") {
         self.authority = authority
+        self.scheme = scheme
         self.maxMessageBytes = maxMessageBytes
         self.limits = limits
     }
@@ -77,6 +80,8 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDele
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // Most often a TLS handshake that failed: say so, rather than "closed".
+        failAll(GRPCStatus(.unavailable, "connection to \(authority) failed: \(error)"))
         context.close(promise: nil)
     }
 
@@ -87,7 +92,7 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDele
             return
         }
         var headers = [
-            (":method", "POST"), (":scheme", "http"), (":path", path), (":authority", authority),
+            (":method", "POST"), (":scheme", scheme), (":path", path), (":authority", authority),
             ("content-type", "application/grpc"), ("te", "trailers"),
         ]
         if let timeoutNanoseconds { headers.append(("grpc-timeout", GRPCTimeout.format(nanoseconds: timeoutNanoseconds))) }

@@ -9,11 +9,14 @@ public struct GRPCCallContext: Sendable {
     public let deadline: NIODeadline?
     /// The peer's address, when the socket knows it.
     public let remoteAddress: SocketAddress?
+    /// Whether the caller presented a TLS certificate that chains to the server's CA.
+    public let peerCertified: Bool
 
-    public init(path: String, deadline: NIODeadline?, remoteAddress: SocketAddress?) {
+    public init(path: String, deadline: NIODeadline?, remoteAddress: SocketAddress?, peerCertified: Bool = false) {
         self.path = path
         self.deadline = deadline
         self.remoteAddress = remoteAddress
+        self.peerCertified = peerCertified
     }
 }
 

@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// Listens on one port for gRPC over HTTP/2 (h2c, prior knowledge) and plain HTTP/1.1,
 /// which share it: the first bytes of each connection choose the protocol.
@@ -16,6 +17,8 @@ public final class GRPCServer: Sendable {
         /// Connections beyond this are closed at accept.
         public var maxConnections = 4096
         public var http2 = HTTP2Limits()
+        /// TLS for every connection (`TLS.serverContext`); nil serves cleartext.
+        public var tls: NIOSSLContext?
 
         public init(host: String, port: Int) {
             self.host = host
@@ -90,6 +93,9 @@ public final class GRPCServer: Sendable {
                 try pipeline.addHandler(door, position: .after(context.handler))
                 try pipeline.configureHTTPServerPipeline(position: .after(context.handler), withErrorHandling: true)
             }
+        }
+        if let tls = configuration.tls {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
         }
         try channel.pipeline.syncOperations.addHandler(sniffer)
     }

@@ -37,6 +37,9 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
     private var readHeld = false
     /// Handlers run on this connection's loop (set when the handler is added).
     private var taskExecutor: EventLoopTaskExecutor?
+    /// Whether the TLS peer presented a verified certificate; looked up at the first call
+    /// (the handshake is over before any request arrives).
+    private var certified: Bool?
     /// Replies a peer may leave unread on one connection before new calls are refused and the
     /// socket is no longer read: a client that never reads cannot make the server buffer
     /// 1024 streams × 4 MiB.
@@ -48,6 +51,13 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
         self.limits = limits
         self.statistics = statistics
         self.maxQueuedReplyBytes = max(4 * maxMessageBytes, 16 << 20)
+    }
+
+    private func peerCertified(_ channel: Channel) -> Bool {
+        if let certified { return certified }
+        let found = TLS.peerCertified(channel)
+        certified = found
+        return found
     }
 
     // MARK: - Backpressure
@@ -216,7 +226,8 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
         let callContext = GRPCCallContext(
             path: stream.path,
             deadline: stream.timeoutNanoseconds.map { NIODeadline.now() + .nanoseconds($0) },
-            remoteAddress: context.channel.remoteAddress)
+            remoteAddress: context.channel.remoteAddress,
+            peerCertified: peerCertified(context.channel))
         let eventLoop = context.eventLoop
         let this = NIOLoopBound(self, eventLoop: eventLoop)
         let request = messages[0]

@@ -2,6 +2,7 @@ import Foundation
 import GreyRPC
 import GreyTestSupport
 import GreyWire
+import NIOSSL
 import Testing
 
 /// Real `greyd` processes on loopback, as a user starts them.
@@ -13,6 +14,8 @@ final class GreydCluster: @unchecked Sendable {
     let count: Int
     /// Settings every node gets, on top of id, addresses and data directory.
     let settings: [String: String]
+    /// TLS for the test's own calls to a TLS cluster; nil for cleartext.
+    var clientTLS: NIOSSLContext?
 
     static let binary = RepositoryPaths.root.appendingPathComponent(".build/debug/greyd")
 
@@ -84,7 +87,7 @@ final class GreydCluster: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    func channel(_ node: Int) throws -> GRPCChannel { try GRPCChannel(target: address(node)) }
+    func channel(_ node: Int) throws -> GRPCChannel { try GRPCChannel(target: address(node), tls: clientTLS) }
 
     /// Polls until some live node reports a leader that every live node agrees on.
     func waitForLeader(within limit: Duration = .seconds(10)) async throws -> Int {

@@ -40,7 +40,7 @@ struct Bench: AsyncParsableCommand {
     func run() async throws {
         try await reporting {
             let target = try await leaderAddress()
-            let channels = try (0..<connections).map { _ in try GRPCChannel(target: target) }
+            let channels = try (0..<connections).map { _ in try options.channel(to: target) }
             let level: ReadConsistency = consistency == "stale" ? .stale : consistency == "lease" ? .lease : .linearizable
             let value = [UInt8]((0..<valueSize).map { _ in UInt8.random(in: 0x61...0x7a) })
             let progress = BenchProgress(total: requests)

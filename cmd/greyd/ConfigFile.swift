@@ -9,7 +9,7 @@ struct ConfigFile {
         "data_dir": "GREY_DATA_DIR", "advertise": "GREY_ADVERTISE_ADDR",
         "election_timeout": "GREY_ELECTION_TIMEOUT", "heartbeat_interval": "GREY_HEARTBEAT_INTERVAL",
         "log_level": "GREY_LOG_LEVEL", "seed": "GREY_SEED", "snapshot_entries": "GREY_SNAPSHOT_ENTRIES",
-        "join_token": "GREY_JOIN_TOKEN",
+        "join_token": "GREY_JOIN_TOKEN", "tls_cert": "GREY_TLS_CERT", "tls_key": "GREY_TLS_KEY", "tls_ca": "GREY_TLS_CA",
     ]
 
     /// The file's settings keyed by the environment variable each stands for.

@@ -24,6 +24,9 @@ struct Greyd: AsyncParsableCommand {
     @Option(name: .customLong("heartbeat-interval"), help: "Leader heartbeat interval (GREY_HEARTBEAT_INTERVAL, default 50ms).") var heartbeatInterval: String?
     @Option(name: .customLong("snapshot-entries"), help: "Compact the log every this many applied entries (GREY_SNAPSHOT_ENTRIES, default 10000).") var snapshotEntries: String?
     @Option(name: .customLong("join-token"), help: "A shared secret: JoinCluster and LeaveCluster must present it, and --join sends it (GREY_JOIN_TOKEN).") var joinToken: String?
+    @Option(name: .customLong("tls-cert"), help: "This node's certificate (PEM), for TLS on its port and to its peers (GREY_TLS_CERT; with --tls-key and --tls-ca).") var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "The certificate's private key (PEM) (GREY_TLS_KEY).") var tlsKey: String?
+    @Option(name: .customLong("tls-ca"), help: "The cluster CA (PEM): peers and operators must hold a certificate it signed to vote, append or change the membership (GREY_TLS_CA).") var tlsCA: String?
     @Option(name: .long, help: "Seed for election timers, for reproducible tests (GREY_SEED, default random).") var seed: String?
     @Option(name: .customLong("log-level"), help: "error, warning, info or debug (GREY_LOG_LEVEL, default info).") var logLevel: String?
     @Option(name: .long, help: "A YAML file with the same settings in snake_case (node_id, listen, peers, ...); flags and environment win.") var config: String?
@@ -78,6 +81,18 @@ struct Greyd: AsyncParsableCommand {
         nodeConfiguration.heartbeatInterval = heartbeat
         nodeConfiguration.snapshotEntries = compactEvery
         nodeConfiguration.joinToken = setting(joinToken, "GREY_JOIN_TOKEN")
+        switch (setting(tlsCert, "GREY_TLS_CERT"), setting(tlsKey, "GREY_TLS_KEY"), setting(tlsCA, "GREY_TLS_CA")) {
+        case (nil, nil, nil):
+            break
+        case let (certificate?, key?, ca?):
+            do {
+                nodeConfiguration.tls = try NodeTLS(certificate: certificate, key: key, ca: ca)
+            } catch {
+                fail("\(error)")
+            }
+        default:
+            fail("TLS needs all three of --tls-cert, --tls-key and --tls-ca (GREY_TLS_CERT, GREY_TLS_KEY, GREY_TLS_CA)")
+        }
 
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -97,13 +112,15 @@ struct Greyd: AsyncParsableCommand {
         let rpcStatistics = RPCStatistics()
         let server: GRPCServer
         do {
+            var serverConfiguration = GRPCServer.Configuration(host: host, port: port)
+            serverConfiguration.tls = nodeConfiguration.tls?.server
             server = try await GRPCServer.start(
-                configuration: .init(host: host, port: port), router: router, sideDoor: NodeSideDoor(handle: handle, router: router),
+                configuration: serverConfiguration, router: router, sideDoor: NodeSideDoor(handle: handle, router: router),
                 statistics: rpcStatistics, group: loop)
         } catch {
             fail("cannot listen on \(listenAddress): \(error)")
         }
-        log("listening on \(listenAddress), data in \(directory)")
+        log("listening on \(listenAddress)\(nodeConfiguration.tls == nil ? "" : " (TLS; peers need a certificate from the cluster CA)"), data in \(directory)")
         let founding: Configuration
         // A joiner that never got in (refused, or stopped before the leader answered) has an
         // empty founding membership and no term yet: it asks again.
@@ -135,7 +152,7 @@ struct Greyd: AsyncParsableCommand {
         await node.start()
         if mustJoin, let joinAddress {
             do {
-                let members = try await Bootstrap.join(via: joinAddress, id: NodeID(id), address: advertised, token: nodeConfiguration.joinToken, sourceHost: nodeConfiguration.sourceHost, log: log)
+                let members = try await Bootstrap.join(via: joinAddress, id: NodeID(id), address: advertised, token: nodeConfiguration.joinToken, sourceHost: nodeConfiguration.sourceHost, tls: nodeConfiguration.tls, log: log)
                 log("joined the cluster of \(members.map { "\($0.id)@\($0.address)" }.joined(separator: ", ")); catching up")
             } catch {
                 fail("cannot join via \(joinAddress): \(error)")
