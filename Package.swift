@@ -3,6 +3,11 @@ import PackageDescription
 
 import class Foundation.ProcessInfo
 
+// A deliberately broken GreyNode for the chaos test to catch (`make chaos-broken`): built with
+// GREY_BROKEN_FOLLOWER_READS set, followers answer linearizable reads from their own state.
+let greyNodeSettings: [SwiftSetting] =
+    ProcessInfo.processInfo.environment["GREY_BROKEN_FOLLOWER_READS"] != nil ? [.define("GREY_BROKEN_FOLLOWER_READS")] : []
+
 let package = Package(
     name: "Grey",
     platforms: [.macOS(.v14)],
@@ -97,7 +102,8 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]),
+            ],
+            swiftSettings: greyNodeSettings),
         .testTarget(name: "GreyRaftTests", dependencies: ["GreyRaft", "GreyRaftSim", "GreyTestSupport"], exclude: ["testdata"]),
         .testTarget(
             name: "GreyNodeTests",

@@ -7,6 +7,13 @@ import NIOCore
 /// The gRPC methods a node serves: KV for clients (forwarded to the leader from any node)
 /// and ClusterService for peers and operators.
 public enum NodeServices {
+    /// Whether this is the deliberately broken build the chaos test must catch.
+    #if GREY_BROKEN_FOLLOWER_READS
+    public static let deliberatelyBroken = true
+    #else
+    public static let deliberatelyBroken = false
+    #endif
+
     public static func router(for handle: NodeHandle) -> GRPCRouter {
         var router = GRPCRouter()
         let forwarder = LeaderForwarder()
@@ -37,7 +44,7 @@ public enum NodeServices {
             let node = try handle.node()
             guard !request.key.isEmpty else { throw GRPCStatus(.invalidArgument, "key must not be empty") }
             #if GREY_BROKEN_FOLLOWER_READS
-            // A deliberately broken build for the chaos test to catch (`make chaos-broken`):
+            // The deliberately broken build for the chaos test to catch (`make chaos-broken`):
             // a follower answers every read from its own state machine, without asking the
             // leader, so it can return a value older than a write already acknowledged.
             let readsLocally = await !node.isLeader
