@@ -52,8 +52,9 @@ chaos-broken:
 	set -o pipefail; python3 tools/chaos.py --greyd .build/greyd-broken --nodes 3 --seconds 15 --faults kill,pause \
 	  --port 7412 --expect-anomaly | grep -vE '^  client'
 
-## chaos: the long run: CHAOS_SECONDS of faults per seed, 3 nodes (seeds 1-4) and 5 nodes with
-## membership changes too (seeds 5-8), release greyd; 8 x 150 s = 20 minutes by default
+## chaos: the long run: CHAOS_SECONDS of faults per seed, 3 nodes (seeds 1-4), 5 nodes with
+## membership changes too (seeds 5-8) and the same over TLS (seed 9), release greyd;
+## 9 x 150 s = 22.5 minutes of faults by default
 CHAOS_SECONDS ?= 150
 chaos: setup sim-build
 	swift build -c release --product greyd
@@ -61,6 +62,8 @@ chaos: setup sim-build
 	  --seconds $(CHAOS_SECONDS) --seed $$seed || exit 1; done
 	for seed in 5 6 7 8; do python3 tools/chaos.py --greyd .build/release/greyd --nodes 5 \
 	  --faults kill,pause,partition,membership --seconds $(CHAOS_SECONDS) --seed $$seed || exit 1; done
+	python3 tools/chaos.py --greyd .build/release/greyd --nodes 5 --faults kill,pause,partition,membership \
+	  --seconds $(CHAOS_SECONDS) --seed 9 --tls
 
 sim-build:
 	swift build -c release --product grey-sim

@@ -134,16 +134,37 @@ class Cluster:
         self.lock = threading.Lock()
 
     def start(self):
+        if self.args.tls:
+            self.make_certificates()
         for node in self.nodes:
             node.start(self.args.greyd, peers=[other.address for other in self.nodes if other is not node], extra_env=self.env())
 
+    def make_certificates(self):
+        """A cluster CA and one certificate naming every node address (tools/make-certs.sh)."""
+        sans = ",".join(f"IP:127.0.0.{11 + slot}" for slot in range(self.args.nodes))
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "make-certs.sh")
+        subprocess.run([script, os.path.join(self.root, "certs"), f"node={sans}"], check=True, stdout=subprocess.DEVNULL)
+
+    def certificate(self, name):
+        return os.path.join(self.root, "certs", name)
+
     def env(self):
-        return {"GREY_ELECTION_TIMEOUT": self.args.election_timeout, "GREY_LOG_LEVEL": "info"}
+        settings = {"GREY_ELECTION_TIMEOUT": self.args.election_timeout, "GREY_LOG_LEVEL": "info"}
+        if self.args.tls:
+            settings.update(GREY_TLS_CERT=self.certificate("node.pem"), GREY_TLS_KEY=self.certificate("node.key"),
+                            GREY_TLS_CA=self.certificate("ca.pem"))
+        return settings
 
     def channel(self, address):
         with self.lock:
             if address not in self.channels:
-                self.channels[address] = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+                if self.args.tls:
+                    # The nemesis removes members: it needs a cluster certificate, as an operator would.
+                    read = lambda name: open(self.certificate(name), "rb").read()
+                    credentials = grpc.ssl_channel_credentials(read("ca.pem"), read("node.key"), read("node.pem"))
+                    self.channels[address] = grpc.secure_channel(address, credentials, options=CHANNEL_OPTIONS)
+                else:
+                    self.channels[address] = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
             return self.channels[address]
 
     def status(self, node, timeout=0.5):
@@ -438,6 +459,7 @@ def main():
     parser.add_argument("--port", type=int, default=7411)
     parser.add_argument("--faults", default="kill,pause,partition")
     parser.add_argument("--election-timeout", default="150ms")
+    parser.add_argument("--tls", action="store_true", help="run the cluster with TLS (certificates made by tools/make-certs.sh)")
     parser.add_argument("--out", help="directory for the run (default: a new one under /tmp)")
     parser.add_argument("--keep", action="store_true", help="keep the run's directory even when it passes")
     parser.add_argument("--expect-anomaly", action="store_true", help="a broken build: exit 0 only if the run finds an anomaly")
@@ -465,7 +487,7 @@ def main():
             print(stamped, flush=True)
 
     print(f"chaos: {args.nodes} greyd ({args.greyd}) on 127.0.0.11-{10 + args.nodes}:{args.port}, {args.clients} clients, "
-          f"{args.keys} keys, faults {','.join(faults)}, {args.seconds:.0f} s, seed {args.seed}; run directory {root}", flush=True)
+          f"{args.keys} keys, faults {','.join(faults)}, {args.seconds:.0f} s, seed {args.seed}{', TLS' if args.tls else ''}; run directory {root}", flush=True)
     rng = random.Random(args.seed)
     cluster = Cluster(args, root)
     firewall = Firewall(f"GREY-CHAOS-{args.port}")
