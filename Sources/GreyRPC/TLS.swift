@@ -5,14 +5,16 @@ import NIOSSL
 /// every connection for a certificate but does not insist: a presented one must chain to the
 /// cluster CA or the handshake fails, and handlers learn whether the caller holds one
 /// (`GRPCCallContext.peerCertified`) — Raft and membership calls require it, KV calls do not.
-/// ALPN offers h2 (gRPC) and http/1.1 (the side door); the protocol sniffer still decides.
+/// ALPN offers http/1.1 (the side door) and h2 (gRPC); the protocol sniffer still decides.
 public enum TLS {
     /// A setting that cannot be used, with the file and the reason.
     public struct SetupError: Error, CustomStringConvertible {
         public let description: String
     }
 
-    static let protocols = ["h2", "http/1.1"]
+    /// Server preference order: a client offering http/1.1 (curl, browsers, Prometheus) gets the
+    /// side door; gRPC clients offer only h2 (grpcio also "grpc-exp") and get gRPC.
+    static let protocols = ["http/1.1", "h2"]
 
     /// The server side: presents `certificate` (a PEM chain) with `key`; verifies client
     /// certificates, when offered, against the CA bundle `ca`.

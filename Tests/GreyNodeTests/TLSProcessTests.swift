@@ -45,6 +45,9 @@ extension GreydProcessTests {
         #expect(put.status == 0, "\(put.output)")
         let get = try await runProcess(greyctl, ["kv", "get", "tls-key", "--cacert", ca, "--endpoints", cluster.address(leader)])
         #expect(get.output.contains("secret value"), "\(get.output)")
+        // The HTTP side door over TLS: curl offers http/1.1 and h2 and is given http/1.1.
+        let health = try await runProcess("curl", ["-s", "--cacert", ca, "https://\(cluster.address(leader))/health"])
+        #expect(health.output.hasPrefix("ok"), "\(health.output)")
         // Cleartext to a TLS port gets nowhere, with one line.
         let plain = try await runProcess(greyctl, ["kv", "get", "tls-key", "--endpoints", cluster.address(leader), "--timeout", "2s"])
         #expect(plain.status == 1 && plain.output.hasPrefix("greyctl: ") && !plain.output.contains("secret value"), "\(plain.output)")
