@@ -32,7 +32,10 @@ public enum TLS {
     /// The client side: verifies the server's certificate and name (or IP) against `ca` (the
     /// system's roots when nil); presents `certificate` and `key` when given (a node to its
     /// peers, an operator holding a cluster certificate).
-    public static func clientContext(ca: String?, certificate: String? = nil, key: String? = nil) throws(SetupError) -> NIOSSLContext {
+    /// `protocols` is what ALPN offers: h2 for gRPC, http/1.1 for the side door.
+    public static func clientContext(
+        ca: String?, certificate: String? = nil, key: String? = nil, protocols: [String] = ["h2"]
+    ) throws(SetupError) -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
         if let ca { configuration.trustRoots = .certificates(try load(ca, "CA", NIOSSLCertificate.fromPEMFile)) }
         switch (certificate, key) {
@@ -44,7 +47,7 @@ public enum TLS {
         default:
             throw SetupError(description: "a client certificate needs its key and a key its certificate")
         }
-        configuration.applicationProtocols = ["h2"]
+        configuration.applicationProtocols = protocols
         configuration.minimumTLSVersion = .tlsv12
         return try context(configuration)
     }

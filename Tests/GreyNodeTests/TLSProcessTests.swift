@@ -48,6 +48,10 @@ extension GreydProcessTests {
         // The HTTP side door over TLS: curl offers http/1.1 and h2 and is given http/1.1.
         let health = try await runProcess("curl", ["-s", "--cacert", ca, "https://\(cluster.address(leader))/health"])
         #expect(health.output.hasPrefix("ok"), "\(health.output)")
+        // A backup of a TLS cluster (the side door's /snapshot over TLS).
+        let backup = scratch.appendingPathComponent("backup.snap").path
+        let saved = try await runProcess(greyctl, ["snapshot", "create", "--output", backup, "--cacert", ca, "--endpoints", cluster.address(follower)])
+        #expect(saved.status == 0 && saved.output.contains("snapshot saved to \(backup)"), "\(saved.output)")
         // Cleartext to a TLS port gets nowhere, with one line.
         let plain = try await runProcess(greyctl, ["kv", "get", "tls-key", "--endpoints", cluster.address(leader), "--timeout", "2s"])
         #expect(plain.status == 1 && plain.output.hasPrefix("greyctl: ") && !plain.output.contains("secret value"), "\(plain.output)")

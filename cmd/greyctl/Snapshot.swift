@@ -1,12 +1,10 @@
 import ArgumentParser
 import Foundation
+import GreyRPC
 import GreyRaft
 import GreyStorage
 import GreyWire
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOSSL
 
 /// `greyctl snapshot create | restore`: backups of a live cluster's data, and seeding a new
 /// cluster from one.
@@ -25,6 +23,9 @@ struct Snapshot: AsyncParsableCommand {
         var endpoints: String?
         @Option(name: .long, help: "The backup file to write.") var output: String
         @Flag(name: .long, help: "Print the result as JSON.") var json = false
+        @Option(name: .long, help: "CA certificate (PEM) of a TLS cluster (GREY_CACERT).") var cacert: String?
+        @Option(name: .long, help: "Client certificate (PEM), if the cluster wants one (GREY_CERT).") var cert: String?
+        @Option(name: .long, help: "The client certificate's key (PEM) (GREY_KEY).") var key: String?
 
         var endpointList: [String] { greyctl.endpointList(from: endpoints) }
 
@@ -33,7 +34,12 @@ struct Snapshot: AsyncParsableCommand {
                 let source = try await chooseNode()
                 let partial = output + ".part"
                 let started = Date()
-                try await download("http://\(source)/snapshot", to: partial)
+                do {
+                    try await HTTPDownload.get("/snapshot", from: source, tls: try tls(protocols: ["http/1.1"]), to: partial)
+                } catch {
+                    try? FileManager.default.removeItem(atPath: partial)
+                    throw error
+                }
                 let checked: (metadata: SnapshotMetadata, records: UInt64)
                 do {
                     checked = try RaftStorage.verifySnapshot(file: partial)
@@ -59,7 +65,7 @@ struct Snapshot: AsyncParsableCommand {
         /// The leader's address when some endpoint knows it, else the first endpoint that answers.
         private func chooseNode() async throws -> String {
             var firstAnswering: String?
-            for (endpoint, result) in await clusterStatuses(endpoints: endpointList, timeout: .seconds(5)) {
+            for (endpoint, result) in await clusterStatuses(endpoints: endpointList, timeout: .seconds(5), tls: try tls(protocols: ["h2"])) {
                 guard case .success(let status) = result else { continue }
                 if firstAnswering == nil { firstAnswering = endpoint }
                 if status.hasLeader, let leader = status.members.first(where: { $0.id == status.leaderID }), !leader.address.isEmpty {
@@ -70,16 +76,11 @@ struct Snapshot: AsyncParsableCommand {
             return firstAnswering
         }
 
-        private func download(_ url: String, to path: String) async throws {
-            guard let address = URL(string: url) else { throw ValidationError("bad address \(url)") }
-            let (temporary, response) = try await URLSession.shared.download(from: address)
-            defer { try? FileManager.default.removeItem(at: temporary) }
-            guard let http = response as? HTTPURLResponse, http.statusCode == 200 else {
-                let body = (try? String(contentsOf: temporary, encoding: .utf8)) ?? ""
-                throw ValidationError("\(url) answered \((response as? HTTPURLResponse)?.statusCode ?? 0): \(body.trimmingCharacters(in: .whitespacesAndNewlines))")
-            }
-            _ = try? FileManager.default.removeItem(atPath: path)
-            try FileManager.default.moveItem(at: temporary, to: URL(fileURLWithPath: path))
+        /// TLS when a CA is given (flag or environment), offering `protocols` over ALPN.
+        private func tls(protocols: [String]) throws -> NIOSSLContext? {
+            let environment = ProcessInfo.processInfo.environment
+            guard let ca = cacert ?? environment["GREY_CACERT"] else { return nil }
+            return try TLS.clientContext(ca: ca, certificate: cert ?? environment["GREY_CERT"], key: key ?? environment["GREY_KEY"], protocols: protocols)
         }
     }
 
