@@ -38,7 +38,7 @@ best() { # key rps p99
 
 for round in $(seq 1 "$ROUNDS"); do
   rm -rf "$WORK"/etcd? "$WORK"/grey?
-  url=$(etcd_start)
+  etcd_start >"$WORK/url"; url=$(cat "$WORK/url")  # not $(...): PIDS must survive (a subshell loses them)
   ETCDCTL_API=3 etcdctl --endpoints="${url#http://}" put bench-read-key "$VALUE" >/dev/null
   for s in $LEVELS; do
     for mode in linearizable serializable; do
@@ -49,7 +49,7 @@ for round in $(seq 1 "$ROUNDS"); do
   done
   stop_all
   rm -rf "$WORK"/etcd? "$WORK"/grey?
-  url=$(grey_start)
+  grey_start >"$WORK/url"; url=$(cat "$WORK/url")
   curl -sf -XPOST "$url/put" -d "{\"key\":\"bench-read-key\",\"value\":\"$VALUE\"}" >/dev/null
   for s in $LEVELS; do
     for mode in linearizable lease stale; do

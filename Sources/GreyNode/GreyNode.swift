@@ -3,6 +3,7 @@ import GreyRPC
 import GreyRaft
 import GreyStorage
 import GreyWire
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// The runtime around one Raft core: it feeds the core ticks from a monotonic clock,
@@ -31,6 +32,10 @@ public actor GreyNode {
     private var peers: [NodeID: GRPCChannel] = [:]
     private var processing = false
     private var dirty = false
+    /// Whether this node led as of its last drain, readable without entering the actor: every
+    /// client call asks it first (serve here or forward?), and a hop onto the actor and back
+    /// for that alone costs two trips through the loop's queue per call.
+    private nonisolated let leading = NIOLockedValueBox(false)
     var appliedIndex: LogIndex
     private var proposals: [LogIndex: (term: Term, continuation: CheckedContinuation<KVOutcome, Error>)] = [:]
     private var configChanges: [LogIndex: (term: Term, continuation: CheckedContinuation<Void, Error>)] = [:]
@@ -104,6 +109,7 @@ public actor GreyNode {
     public func halt() async {
         stop()
         halted = true
+        leading.withLockedValue { $0 = false }
         while processing { try? await Task.sleep(for: .milliseconds(5)) }
         let unavailable = stoppedStatus
         for (_, proposal) in proposals { proposal.continuation.resume(throwing: unavailable) }
@@ -200,6 +206,10 @@ public actor GreyNode {
 
     var isLeader: Bool { raft.role == .leader }
 
+    /// `isLeader` as of the last drain, without entering the actor. A routing hint only: a
+    /// call served here on a stale "yes" is refused by the core like any call to a non-leader.
+    nonisolated var ledAtLastDrain: Bool { leading.withLockedValue { $0 } }
+
     // MARK: - Client operations (on the leader)
 
     /// Proposes a write and waits until it is applied; returns its outcome and the header.
@@ -291,6 +301,14 @@ public actor GreyNode {
             raft.readIndex(requestID: id, lease: lease)
             kick()
         }
+    }
+
+    /// A Get served by this node, in one visit to the actor: for a linearizable or lease read it
+    /// first waits until the read may be served (`awaitReadable`), then reads the state machine.
+    func get(_ key: [UInt8], consistency: ReadConsistency) async throws -> GetResponse {
+        if consistency != .stale { _ = try await awaitReadable(lease: consistency == .lease) }
+        let value = try readValue(key)
+        return GetResponse(header: header, found: value != nil, value: value ?? [])
     }
 
     /// Reads the state machine. Applies complete before `appliedIndex` moves, so a read made
@@ -392,6 +410,8 @@ public actor GreyNode {
             if case .roleChanged(_, let leader, _) = event { metrics.noteLeader(leader?.rawValue) }
         }
         serveConfirmedReads()
+        let leadsNow = raft.role == .leader && !halted
+        if leadsNow != leading.withLockedValue({ $0 }) { leading.withLockedValue { $0 = leadsNow } }
     }
 
     private func serveConfirmedReads() {

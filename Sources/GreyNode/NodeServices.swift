@@ -47,16 +47,11 @@ public enum NodeServices {
             // The deliberately broken build for the chaos test to catch (`make chaos-broken`):
             // a follower answers every read from its own state machine, without asking the
             // leader, so it can return a value older than a write already acknowledged.
-            let readsLocally = await !node.isLeader
-            #else
-            let readsLocally = false
+            if await !node.isLeader { return try await node.get(request.key, consistency: .stale) }
             #endif
-            if request.consistency != .stale && !readsLocally {
-                if let answer = try await forwarder.forward(KVMethods.get, request, from: node, within: remaining(context)) { return answer }
-                _ = try await node.awaitReadable(lease: request.consistency == .lease)
-            }
-            let value = try await node.readValue(request.key)
-            return GetResponse(header: await node.header, found: value != nil, value: value ?? [])
+            if request.consistency != .stale,
+               let answer = try await forwarder.forward(KVMethods.get, request, from: node, within: remaining(context)) { return answer }
+            return try await node.get(request.key, consistency: request.consistency)
         }
         router.register(ClusterMethods.requestVote) { request, context in
             let node = try handle.node()
@@ -178,7 +173,7 @@ final class LeaderForwarder: Sendable {
     ) async throws -> Response? {
         let deadline = ContinuousClock.now + limit
         while true {
-            if await node.isLeader { return nil }
+            if node.ledAtLastDrain { return nil }
             let remaining = deadline - ContinuousClock.now
             do {
                 guard let address = await node.leaderAddress() else { throw NodeError.noLeader }
