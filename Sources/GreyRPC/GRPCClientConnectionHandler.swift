@@ -14,13 +14,19 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDele
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private struct Call {
+    /// One call in flight; a class changed in place (see the server's Stream).
+    private final class Call {
         let promise: EventLoopPromise<[UInt8]>
         var reader: GRPCMessageReader
         var httpStatus = ""
         var grpcStatus: String? = nil
         var grpcMessage = ""
         var deadlineTimer: Scheduled<Void>? = nil
+
+        init(promise: EventLoopPromise<[UInt8]>, reader: GRPCMessageReader) {
+            self.promise = promise
+            self.reader = reader
+        }
     }
 
     private let authority: String
@@ -101,7 +107,7 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDele
             promise.fail(GRPCStatus(.unavailable, "cannot start a call on the connection to \(authority)"))
             return
         }
-        var call = Call(promise: promise, reader: GRPCMessageReader(maxMessageBytes: maxMessageBytes))
+        let call = Call(promise: promise, reader: GRPCMessageReader(maxMessageBytes: maxMessageBytes))
         if let timeoutNanoseconds {
             let this = NIOLoopBound(self, eventLoop: context.eventLoop)
             call.deadlineTimer = context.eventLoop.scheduleTask(in: .nanoseconds(timeoutNanoseconds)) {
@@ -123,15 +129,15 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDele
 
     func http2BeginHeaders(streamID: Int32) {}
 
-    func http2Header(streamID: Int32, name: String, value: String) {
-        guard var call = calls[streamID] else { return }
-        switch name {
-        case ":status": call.httpStatus = value
-        case "grpc-status": call.grpcStatus = value
-        case "grpc-message": call.grpcMessage = GRPCStatus.percentDecode(value)
-        default: return
+    func http2Header(streamID: Int32, name: HeaderBytes, value: HeaderBytes) {
+        guard let call = calls[streamID] else { return }
+        if name.matches(":status") {
+            call.httpStatus = value.string
+        } else if name.matches("grpc-status") {
+            call.grpcStatus = value.string
+        } else if name.matches("grpc-message") {
+            call.grpcMessage = GRPCStatus.percentDecode(value.string)
         }
-        calls[streamID] = call
     }
 
     func http2HeadersComplete(streamID: Int32, endStream: Bool) {
@@ -139,10 +145,9 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDele
     }
 
     func http2Data(streamID: Int32, bytes: UnsafeRawBufferPointer) {
-        guard var call = calls[streamID] else { return }
+        guard let call = calls[streamID] else { return }
         do {
             try call.reader.append(bytes)
-            calls[streamID] = call
         } catch {
             calls[streamID] = nil
             call.deadlineTimer?.cancel()

@@ -151,14 +151,16 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
         }
     }
 
-    func http2Header(streamID: Int32, name: String, value: String) {
+    func http2Header(streamID: Int32, name: HeaderBytes, value: HeaderBytes) {
         guard let stream = streams[streamID], !stream.headersDone else { return }  // ignore request trailers
-        switch name {
-        case ":path": stream.path = value
-        case ":method": stream.method = value
-        case "content-type": stream.contentType = value
-        case "grpc-timeout": stream.timeoutNanoseconds = GRPCTimeout.parse(value)
-        default: return
+        if name.matches(":path") {
+            stream.path = value.string
+        } else if name.matches(":method") {
+            stream.method = value.string
+        } else if name.matches("content-type") {
+            stream.contentType = value.string
+        } else if name.matches("grpc-timeout") {
+            stream.timeoutNanoseconds = GRPCTimeout.parse(value.string)
         }
     }
 

@@ -2,13 +2,18 @@ import CNghttp2
 import GreyWire
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What an `HTTP2Session` reports as nghttp2 parses a peer's bytes. All calls arrive
 /// synchronously inside `HTTP2Session.receive(_:)`, on the connection's event loop.
 protocol HTTP2SessionDelegate: AnyObject {
     /// A request (server) or response (client) header block begins on `streamID`.
     func http2BeginHeaders(streamID: Int32)
-    /// One header field of a block; `isTrailer` for a second block on the stream.
-    func http2Header(streamID: Int32, name: String, value: String)
+    /// One header field of a block (request trailers included), as nghttp2's bytes: valid
+    /// only during the call. Most headers are not wanted; only those are made into Strings.
+    func http2Header(streamID: Int32, name: HeaderBytes, value: HeaderBytes)
     /// A chunk of DATA payload.
     func http2Data(streamID: Int32, bytes: UnsafeRawBufferPointer)
     /// A header block finished; `endStream` when the peer sent END_STREAM with it.
@@ -17,6 +22,19 @@ protocol HTTP2SessionDelegate: AnyObject {
     func http2DataEnded(streamID: Int32)
     /// The stream is gone (finished, reset by either side, or the connection ended).
     func http2StreamClosed(streamID: Int32, errorCode: UInt32)
+}
+
+/// A header name or value as it lies in nghttp2's buffer.
+struct HeaderBytes {
+    let bytes: UnsafeBufferPointer<UInt8>
+
+    /// Whether these are exactly the bytes of `literal` (header names arrive lower-cased).
+    func matches(_ literal: StaticString) -> Bool {
+        guard bytes.count == literal.utf8CodeUnitCount else { return false }
+        return bytes.count == 0 || memcmp(bytes.baseAddress!, literal.utf8Start, bytes.count) == 0
+    }
+
+    var string: String { String(decoding: bytes, as: UTF8.self) }
 }
 
 /// Settings a Grey HTTP/2 endpoint advertises.
@@ -58,6 +76,9 @@ final class HTTP2Session {
     /// peer's flow-control window or not yet written).
     private(set) var queuedBodyBytes = 0
     weak var delegate: HTTP2SessionDelegate?
+    /// The delegate, held strongly while nghttp2 parses one read: its callbacks (several per
+    /// request) use this instead of loading the weak reference each time.
+    private var receiving: HTTP2SessionDelegate?
 
     init(role: Role, limits: HTTP2Limits, delegate: HTTP2SessionDelegate) throws(GRPCStatus) {
         self.delegate = delegate
@@ -96,6 +117,8 @@ final class HTTP2Session {
     /// Feeds bytes from the socket; throws when the peer broke the protocol badly enough
     /// that the connection must close (nghttp2 has then queued a GOAWAY to send first).
     func receive(_ buffer: ByteBuffer) throws(GRPCStatus) {
+        receiving = delegate
+        defer { receiving = nil }
         let consumed = buffer.withUnsafeReadableBytes { bytes in
             nghttp2_session_mem_recv(session, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
         }
@@ -203,7 +226,7 @@ final class HTTP2Session {
 
     fileprivate func streamClosed(_ streamID: Int32, errorCode: UInt32) {
         dropOutgoing(streamID)
-        delegate?.http2StreamClosed(streamID: streamID, errorCode: errorCode)
+        (receiving ?? delegate)?.http2StreamClosed(streamID: streamID, errorCode: errorCode)
     }
 
     private static let dataProvider = nghttp2_data_provider(
@@ -219,31 +242,37 @@ final class HTTP2Session {
         Unmanaged<HTTP2Session>.fromOpaque(userData).takeUnretainedValue()
     }
 
+    /// Who hears about what nghttp2 parsed: the delegate held for this read, else the weak one.
+    fileprivate static func delegate(_ userData: UnsafeMutableRawPointer) -> HTTP2SessionDelegate? {
+        let session = from(userData)
+        return session.receiving ?? session.delegate
+    }
+
     private static func install(_ callbacks: OpaquePointer) {
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks) { _, frame, userData in
             guard let frame, let userData else { return 0 }
             if frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) {
-                HTTP2Session.from(userData).delegate?.http2BeginHeaders(streamID: frame.pointee.hd.stream_id)
+                HTTP2Session.delegate(userData)?.http2BeginHeaders(streamID: frame.pointee.hd.stream_id)
             }
             return 0
         }
         nghttp2_session_callbacks_set_on_header_callback(callbacks) { _, frame, name, nameLength, value, valueLength, _, userData in
             guard let frame, let name, let value, let userData else { return 0 }
-            let nameString = String(decoding: UnsafeBufferPointer(start: name, count: nameLength), as: UTF8.self)
-            let valueString = String(decoding: UnsafeBufferPointer(start: value, count: valueLength), as: UTF8.self)
-            HTTP2Session.from(userData).delegate?.http2Header(streamID: frame.pointee.hd.stream_id, name: nameString, value: valueString)
+            HTTP2Session.delegate(userData)?.http2Header(
+                streamID: frame.pointee.hd.stream_id, name: HeaderBytes(bytes: UnsafeBufferPointer(start: name, count: nameLength)),
+                value: HeaderBytes(bytes: UnsafeBufferPointer(start: value, count: valueLength)))
             return 0
         }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) { _, _, streamID, data, length, userData in
             guard let userData else { return 0 }
-            HTTP2Session.from(userData).delegate?.http2Data(streamID: streamID, bytes: UnsafeRawBufferPointer(start: data, count: length))
+            HTTP2Session.delegate(userData)?.http2Data(streamID: streamID, bytes: UnsafeRawBufferPointer(start: data, count: length))
             return 0
         }
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks) { _, frame, userData in
             guard let frame, let userData else { return 0 }
             let header = frame.pointee.hd
             let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
-            let delegate = HTTP2Session.from(userData).delegate
+            let delegate = HTTP2Session.delegate(userData)
             if header.type == UInt8(NGHTTP2_HEADERS.rawValue) {
                 delegate?.http2HeadersComplete(streamID: header.stream_id, endStream: endStream)
             } else if header.type == UInt8(NGHTTP2_DATA.rawValue), endStream {
