@@ -42,15 +42,18 @@ chaos-short:
 	@faults=kill,pause,partition; [ "$$(id -u)" = 0 ] || { faults=kill,pause; echo "not root: chaos-short runs without partitions"; }; \
 	python3 tools/chaos.py --greyd .build/debug/greyd --nodes 3 --seconds 30 --seed 1 --faults $$faults
 
-## chaos-broken: the chaos test must catch a build whose followers answer linearizable
-## reads from their own state (GREY_BROKEN_FOLLOWER_READS: only GreyNode and greyd recompile);
-## the broken binary is kept as .build/greyd-broken and the real one rebuilt at once
+## chaos-broken: the chaos test must catch two deliberately broken builds (GREY_BROKEN at build
+## time; only GreyNode and greyd recompile, kept as .build/greyd-VARIANT, the real greyd rebuilt
+## at once): follower-reads (followers answer linearizable reads from their own state) under
+## kills and pauses, and early-ack (puts acknowledged before a majority has them) under partitions
 chaos-broken:
-	GREY_BROKEN_FOLLOWER_READS=1 swift build --product greyd
-	cp .build/debug/greyd .build/greyd-broken
+	for variant in follower-reads early-ack; do GREY_BROKEN=$$variant swift build --product greyd && \
+	  cp .build/debug/greyd .build/greyd-$$variant || exit 1; done
 	swift build --product greyd
-	set -o pipefail; python3 tools/chaos.py --greyd .build/greyd-broken --nodes 3 --seconds 15 --faults kill,pause \
-	  --port 7412 --expect-anomaly | grep -vE '^  client'
+	set -o pipefail; python3 tools/chaos.py --greyd .build/greyd-follower-reads --nodes 3 --seconds 15 \
+	  --faults kill,pause --port 7412 --expect-anomaly | grep -vE '^  client'
+	set -o pipefail; python3 tools/chaos.py --greyd .build/greyd-early-ack --nodes 3 --seconds 20 \
+	  --faults partition --port 7412 --expect-anomaly | grep -vE '^  client'
 
 ## chaos: the long run: CHAOS_SECONDS of faults per seed, 3 nodes (seeds 1-4), 5 nodes with
 ## membership changes too (seeds 5-8) and the same over TLS (seed 9), release greyd;

@@ -3,10 +3,16 @@ import PackageDescription
 
 import class Foundation.ProcessInfo
 
-// A deliberately broken GreyNode for the chaos test to catch (`make chaos-broken`): built with
-// GREY_BROKEN_FOLLOWER_READS set, followers answer linearizable reads from their own state.
-let greyNodeSettings: [SwiftSetting] =
-    ProcessInfo.processInfo.environment["GREY_BROKEN_FOLLOWER_READS"] != nil ? [.define("GREY_BROKEN_FOLLOWER_READS")] : []
+// A deliberately broken GreyNode for the chaos test to catch (`make chaos-broken`), chosen at
+// build time with GREY_BROKEN: follower-reads (followers answer linearizable reads from their
+// own state) or early-ack (puts acknowledged before a majority has them).
+let greyNodeSettings: [SwiftSetting] = {
+    switch ProcessInfo.processInfo.environment["GREY_BROKEN"] {
+    case "follower-reads": [.define("GREY_BROKEN_FOLLOWER_READS")]
+    case "early-ack": [.define("GREY_BROKEN_EARLY_ACK")]
+    default: []
+    }
+}()
 
 let package = Package(
     name: "Grey",

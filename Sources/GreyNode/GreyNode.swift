@@ -225,6 +225,16 @@ public actor GreyNode {
             }
             do throws(RaftError) {
                 let placed = try raft.propose(command.encoded())
+                #if GREY_BROKEN_EARLY_ACK
+                // The deliberately broken build for the chaos test's lost-write check
+                // (`make chaos-broken`): a put is acknowledged once the leader has proposed it,
+                // before any majority has it, so a deposed leader's acknowledged puts vanish.
+                if case .put = command {
+                    continuation.resume(returning: .put)
+                    kick()
+                    return
+                }
+                #endif
                 proposals[placed.index] = (placed.term, continuation)
                 kick()
             } catch {

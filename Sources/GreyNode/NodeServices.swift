@@ -7,11 +7,13 @@ import NIOCore
 /// The gRPC methods a node serves: KV for clients (forwarded to the leader from any node)
 /// and ClusterService for peers and operators.
 public enum NodeServices {
-    /// Whether this is the deliberately broken build the chaos test must catch.
+    /// How this build is deliberately broken for the chaos test to catch; nil in a real build.
     #if GREY_BROKEN_FOLLOWER_READS
-    public static let deliberatelyBroken = true
+    public static let deliberatelyBroken: String? = "followers answer linearizable reads locally"
+    #elseif GREY_BROKEN_EARLY_ACK
+    public static let deliberatelyBroken: String? = "puts are acknowledged before a majority has them"
     #else
-    public static let deliberatelyBroken = false
+    public static let deliberatelyBroken: String? = nil
     #endif
 
     public static func router(for handle: NodeHandle) -> GRPCRouter {

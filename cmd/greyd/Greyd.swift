@@ -120,8 +120,8 @@ struct Greyd: AsyncParsableCommand {
         } catch {
             fail("cannot listen on \(listenAddress): \(error)")
         }
-        if NodeServices.deliberatelyBroken {
-            log("WARNING: a deliberately broken test build (followers answer linearizable reads locally); never run it for real")
+        if let broken = NodeServices.deliberatelyBroken {
+            log("WARNING: a deliberately broken test build (\(broken)); never run it for real")
         }
         log("listening on \(listenAddress)\(nodeConfiguration.tls == nil ? "" : " (TLS; peers need a certificate from the cluster CA)"), data in \(directory)")
         let founding: Configuration
