@@ -31,19 +31,25 @@ public final class NodeMetrics: Sendable {
         .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
     ]
 
+    /// A metric's whole name and help text as swift-prometheus wants them (the name is not
+    /// split into namespace/subsystem/unit: empty parts are left out of the exposed name).
+    private static func describe(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory
-        term = registry.makeGauge(name: "grey_consensus_term", help: "The current Raft term.")
-        logIndex = registry.makeGauge(name: "grey_consensus_log_index", help: "Index of the last entry in this node's log.")
-        commitIndex = registry.makeGauge(name: "grey_consensus_commit_index", help: "Highest log index known committed.")
-        appliedIndex = registry.makeGauge(name: "grey_consensus_applied_index", help: "Highest log index applied to the state machine.")
-        isLeader = registry.makeGauge(name: "grey_cluster_leader", help: "1 if this node leads, else 0.")
-        leaderChanges = registry.makeCounter(name: "grey_leader_changes_total", help: "Times this node saw the leader change.")
-        storageBytes = registry.makeGauge(name: "grey_storage_used_bytes", help: "Bytes used by this node's data directory.")
-        snapshotIndex = registry.makeGauge(name: "grey_snapshot_index", help: "The index the log was last compacted through.")
-        snapshotsSent = registry.makeCounter(name: "grey_snapshots_sent_total", help: "Snapshots this node streamed to followers.")
-        snapshotBytesSent = registry.makeCounter(name: "grey_snapshot_sent_bytes_total", help: "Bytes of snapshots streamed to followers.")
-        snapshotSendSeconds = registry.makeGauge(name: "grey_snapshot_last_send_seconds", help: "How long the last snapshot transfer took.")
+        term = registry.makeGauge(descriptor: Self.describe("grey_consensus_term", "The current Raft term."))
+        logIndex = registry.makeGauge(descriptor: Self.describe("grey_consensus_log_index", "Index of the last entry in this node's log."))
+        commitIndex = registry.makeGauge(descriptor: Self.describe("grey_consensus_commit_index", "Highest log index known committed."))
+        appliedIndex = registry.makeGauge(descriptor: Self.describe("grey_consensus_applied_index", "Highest log index applied to the state machine."))
+        isLeader = registry.makeGauge(descriptor: Self.describe("grey_cluster_leader", "1 if this node leads, else 0."))
+        leaderChanges = registry.makeCounter(descriptor: Self.describe("grey_leader_changes_total", "Times this node saw the leader change."))
+        storageBytes = registry.makeGauge(descriptor: Self.describe("grey_storage_used_bytes", "Bytes used by this node's data directory."))
+        snapshotIndex = registry.makeGauge(descriptor: Self.describe("grey_snapshot_index", "The index the log was last compacted through."))
+        snapshotsSent = registry.makeCounter(descriptor: Self.describe("grey_snapshots_sent_total", "Snapshots this node streamed to followers."))
+        snapshotBytesSent = registry.makeCounter(descriptor: Self.describe("grey_snapshot_sent_bytes_total", "Bytes of snapshots streamed to followers."))
+        snapshotSendSeconds = registry.makeGauge(descriptor: Self.describe("grey_snapshot_last_send_seconds", "How long the last snapshot transfer took."))
     }
 
     /// Feeds RPC latency from a server's statistics.
@@ -57,9 +63,7 @@ public final class NodeMetrics: Sendable {
     private func histogram(for path: String) -> DurationHistogram {
         latency.withLockedValue { histograms in
             if let existing = histograms[path] { return existing }
-            let created = registry.makeDurationHistogram(
-                name: "grey_rpc_latency_seconds", labels: [("method", path)], buckets: Self.latencyBuckets,
-                help: "Time from a call's arrival to its answer, by method.")
+            let created = registry.makeDurationHistogram(descriptor: Self.describe("grey_rpc_latency_seconds", "Time from a call's arrival to its answer, by method."), labels: [("method", path)], buckets: Self.latencyBuckets)
             histograms[path] = created
             return created
         }
@@ -71,8 +75,8 @@ public final class NodeMetrics: Sendable {
         calls.withLockedValue { counters in
             if let existing = counters[path]?[code] { return existing }
             let created = registry.makeCounter(
-                name: "grey_rpc_requests_total", labels: [("method", path), ("code", code.name)],
-                help: "Calls answered, by method and gRPC status code.")
+                descriptor: Self.describe("grey_rpc_requests_total", "Calls answered, by method and gRPC status code."),
+                labels: [("method", path), ("code", code.name)])
             counters[path, default: [:]][code] = created
             return created
         }
@@ -91,8 +95,8 @@ public final class NodeMetrics: Sendable {
                 let gauge = lagGauges.withLockedValue { gauges in
                     if let existing = gauges[member.id] { return existing }
                     let created = registry.makeGauge(
-                        name: "grey_replication_lag", labels: [("follower", String(member.id))],
-                        help: "Entries a follower is behind the leader's log (on the leader).")
+                        descriptor: Self.describe("grey_replication_lag", "Entries a follower is behind the leader's log (on the leader)."),
+                        labels: [("follower", String(member.id))])
                     gauges[member.id] = created
                     return created
                 }
