@@ -49,7 +49,6 @@ async def run(greyd, entries, mode):
         target = cluster.status(leader).commit_index
         stop = asyncio.Event()
         writer = asyncio.create_task(keep_writing(cluster.address(leader), stop))
-        started = time.time()
         cluster.start(follower)
         took = await asyncio.to_thread(wait_caught_up, cluster, follower, target, 120)
         stop.set()

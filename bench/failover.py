@@ -15,7 +15,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from storage_numbers import CLUSTERS, Cluster, cluster_pb2, kv_pb2, kv_pb2_grpc, wait_caught_up  # noqa: E402
+from storage_numbers import CLUSTERS, Cluster, kv_pb2, kv_pb2_grpc, wait_caught_up  # noqa: E402
 import grpc  # noqa: E402
 
 

@@ -506,7 +506,7 @@ def main():
         cluster.start()
         if cluster.await_leader(30) is None:
             raise SystemExit("the cluster elected no leader within 30 s; see the node logs in " + root)
-        log(f"leader elected; clients start")
+        log("leader elected; clients start")
         stop = threading.Event()
         clients = [threading.Thread(target=client_loop, args=(n, cluster, recorder, keys, stop, args.seed), daemon=True)
                    for n in range(args.clients)]
