@@ -12,7 +12,6 @@ import asyncio
 import os
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from storage_numbers import CLUSTERS, Cluster, kv_pb2, kv_pb2_grpc, load, wait_caught_up  # noqa: E402
