@@ -14,7 +14,7 @@ public enum Bootstrap {
         if let saved = try storage.bootstrapConfiguration() { return saved }
         var addresses = [configuration.id: configuration.advertiseAddress]
         for peer in configuration.peers {
-            let channel = try GRPCChannel(target: peer, sourceHost: configuration.sourceHost, tls: configuration.tls?.client)
+            let channel = try configuration.channel(to: peer)
             var attempts = 0
             while true {
                 if let status = try? await channel.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .seconds(1)) {
@@ -36,17 +36,17 @@ public enum Bootstrap {
         return founding
     }
 
-    /// Asks the cluster (through any member) to add this node; retries while no leader answers.
+    /// Asks the cluster (through any member) to add this node — its id, advertised address and
+    /// join token; retries while no leader answers.
     public static func join(
-        via address: String, id: NodeID, address advertised: String, token: String? = nil, sourceHost: String? = nil,
-        tls: NodeTLS? = nil, log: @Sendable (String) -> Void
+        via address: String, as configuration: NodeConfiguration, log: @Sendable (String) -> Void
     ) async throws -> [Member] {
-        let channel = try GRPCChannel(target: address, sourceHost: sourceHost, tls: tls?.client)
+        let channel = try configuration.channel(to: address)
         for attempt in 0..<300 {
             let result: Result<JoinClusterResponse, GRPCStatus>
             do {
                 result = .success(try await channel.call(
-                    ClusterMethods.joinCluster, JoinClusterRequest(nodeID: id.rawValue, address: advertised, joinToken: token ?? ""), timeout: .seconds(5)))
+                    ClusterMethods.joinCluster, JoinClusterRequest(nodeID: configuration.id.rawValue, address: configuration.advertiseAddress, joinToken: configuration.joinToken ?? ""), timeout: .seconds(5)))
             } catch {
                 result = .failure(error)
             }

@@ -421,7 +421,7 @@ public actor GreyNode {
         }
         serveConfirmedReads()
         let leadsNow = raft.role == .leader && !halted
-        if leadsNow != leading.withLockedValue({ $0 }) { leading.withLockedValue { $0 = leadsNow } }
+        leading.withLockedValue { $0 = leadsNow }
     }
 
     private func serveConfirmedReads() {
@@ -518,7 +518,7 @@ public actor GreyNode {
     func channel(to peer: NodeID) -> GRPCChannel? {
         guard !halted, !isCut(from: peer) else { return nil }
         if let channel = peers[peer] { return channel }
-        guard let address = raft.configuration.addresses[peer], let channel = try? GRPCChannel(target: address, group: eventLoop, sourceHost: configuration.sourceHost, tls: configuration.tls?.client) else { return nil }
+        guard let address = raft.configuration.addresses[peer], let channel = try? configuration.channel(to: address, on: eventLoop) else { return nil }
         peers[peer] = channel
         return channel
     }

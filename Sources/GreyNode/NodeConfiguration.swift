@@ -1,5 +1,6 @@
 import GreyRPC
 import GreyRaft
+import GreyWire
 import NIOCore
 import NIOPosix
 
@@ -60,6 +61,12 @@ public struct NodeConfiguration: Sendable {
         case .v6 where listenHost != "::" && listenHost != "[::]": return listenHost
         default: return nil
         }
+    }
+
+    /// A channel from this node to `address`: leaving from `sourceHost`, presenting the node's
+    /// TLS identity when it has one. How the node dials its peers, the leader and a cluster to join.
+    func channel(to address: String, on group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws(GRPCStatus) -> GRPCChannel {
+        try GRPCChannel(target: address, group: group, sourceHost: sourceHost, tls: tls?.client)
     }
 
     /// The core counts time in ticks of this length.

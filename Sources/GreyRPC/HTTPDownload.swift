@@ -19,11 +19,11 @@ public enum HTTPDownload {
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws {
         guard let address = HostPort(target) else { throw Failure(description: "address '\(target)' is not host:port") }
-        guard let output = FileHandle(forWritingAtPath: file) ?? (FileManager.default.createFile(atPath: file, contents: nil) ? FileHandle(forWritingAtPath: file) : nil) else {
+        // createFile makes the file, or empties one already there.
+        guard FileManager.default.createFile(atPath: file, contents: nil), let output = FileHandle(forWritingAtPath: file) else {
             throw Failure(description: "cannot write \(file)")
         }
         defer { try? output.close() }
-        try output.truncate(atOffset: 0)
         let promise = group.any().makePromise(of: Void.self)
         let handler = DownloadHandler(output: output, target: target, promise: promise)
         let channel: Channel

@@ -10,6 +10,15 @@ extension GreydProcessTests {
         try await cluster.channel(node).call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .seconds(2)).members.map(\.id)
     }
 
+    /// The members node `node` reports once they are `expected`, or after 20 s whatever they are.
+    func members(_ cluster: GreydCluster, via node: Int, settlingOn expected: [UInt64]) async throws -> [UInt64] {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while try await memberIDs(cluster, via: node) != expected, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return try await memberIDs(cluster, via: node)
+    }
+
     /// Waits for node `node`'s process to exit; returns its status and log.
     func exitOf(_ cluster: GreydCluster, _ node: Int, within limit: Duration = .seconds(20)) async throws -> (Int32, String)? {
         let deadline = ContinuousClock.now + limit
@@ -44,11 +53,7 @@ extension GreydProcessTests {
 
         // The same data directory joins once it presents the token.
         try cluster.start(3, joining: follower)
-        let deadline = ContinuousClock.now + .seconds(20)
-        while try await memberIDs(cluster, via: leader) != [0, 1, 2, 3], ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        #expect(try await memberIDs(cluster, via: leader) == [0, 1, 2, 3])
+        #expect(try await members(cluster, via: leader, settlingOn: [0, 1, 2, 3]) == [0, 1, 2, 3])
 
         // Removing a member: refused without the token (one line, exit 1), done with it.
         let greyctl = FsckTests.greyctl.path

@@ -105,11 +105,7 @@ extension GreydProcessTests {
         cluster.kill(3)
         try? FileManager.default.removeItem(at: cluster.directory.appendingPathComponent("node-3"))
         try cluster.start(3, joining: follower)
-        let deadline = ContinuousClock.now + .seconds(20)
-        while try await memberIDs(cluster, via: leader) != [0, 1, 2, 3], ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        #expect(try await memberIDs(cluster, via: leader) == [0, 1, 2, 3])
+        #expect(try await members(cluster, via: leader, settlingOn: [0, 1, 2, 3]) == [0, 1, 2, 3])
 
         // Membership changes from an operator: refused without a cluster certificate, done with one.
         let refused = try await runProcess(greyctl, ["cluster", "remove-member", "3", "--cacert", ca, "--endpoints", cluster.address(follower)])

@@ -40,7 +40,8 @@ struct Bench: AsyncParsableCommand {
     func run() async throws {
         try await reporting {
             let target = try await leaderAddress()
-            let channels = try (0..<connections).map { _ in try options.channel(to: target) }
+            let tls = try options.tls.context()
+            let channels = try (0..<connections).map { _ in try GRPCChannel(target: target, tls: tls) }
             let level: ReadConsistency = consistency == "stale" ? .stale : consistency == "lease" ? .lease : .linearizable
             let value = [UInt8]((0..<valueSize).map { _ in UInt8.random(in: 0x61...0x7a) })
             let progress = BenchProgress(total: requests)

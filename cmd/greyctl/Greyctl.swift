@@ -23,35 +23,9 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .long, help: "How long to wait for an answer, e.g. 5s.")
     var timeout: String = "5s"
 
-    @Option(name: .long, help: "CA certificate (PEM) that signed the cluster's certificates: talk TLS and verify the nodes with it (GREY_CACERT).")
-    var cacert: String?
-
-    @Option(name: .long, help: "Client certificate (PEM) from the cluster CA, needed on a TLS cluster for membership changes (GREY_CERT).")
-    var cert: String?
-
-    @Option(name: .long, help: "The client certificate's private key (PEM) (GREY_KEY).")
-    var key: String?
+    @OptionGroup var tls: TLSOptions
 
     var endpointList: [String] { greyctl.endpointList(from: endpoints) }
-
-    /// TLS for every connection when a CA is given (flag or environment); nil for cleartext.
-    func tls() throws -> NIOSSLContext? {
-        let environment = ProcessInfo.processInfo.environment
-        guard let ca = cacert ?? environment["GREY_CACERT"] else {
-            if cert != nil || key != nil { throw ValidationError("--cert and --key need --cacert (the CA to verify the cluster with)") }
-            return nil
-        }
-        do {
-            return try TLS.clientContext(ca: ca, certificate: cert ?? environment["GREY_CERT"], key: key ?? environment["GREY_KEY"])
-        } catch {
-            throw CLIError(GRPCStatus(.invalidArgument, error.description))
-        }
-    }
-
-    /// A channel to `endpoint`, over TLS when asked for.
-    func channel(to endpoint: String) throws -> GRPCChannel {
-        try GRPCChannel(target: endpoint, tls: tls())
-    }
 
     var timeoutDuration: Duration {
         guard let seconds = Double(timeout.replacingOccurrences(of: "ms", with: "").replacingOccurrences(of: "s", with: "")) else { return .seconds(5) }
@@ -62,12 +36,13 @@ struct ClientOptions: ParsableArguments {
     /// Only a failure to connect moves on to the next endpoint: an answer is an answer.
     func call<Request, Response>(_ method: GRPCMethod<Request, Response>, _ request: Request) async throws -> Response {
         var lastError = GRPCStatus(.unavailable, "no endpoints given")
+        let tlsContext = try tls.context()
         for endpoint in endpointList {
             let channel: GRPCChannel
             do {
-                channel = try GRPCChannel(target: endpoint, tls: tls())
-            } catch let status as GRPCStatus {
-                lastError = status
+                channel = try GRPCChannel(target: endpoint, tls: tlsContext)
+            } catch {
+                lastError = error
                 continue
             }
             let result: Result<Response, GRPCStatus>
@@ -90,7 +65,7 @@ struct ClientOptions: ParsableArguments {
 
     /// The status of every endpoint given and of every member they report, or the error.
     func statuses() async -> [(String, Result<GetClusterStatusResponse, GRPCStatus>)] {
-        await clusterStatuses(endpoints: endpointList, timeout: timeoutDuration, tls: try? tls())
+        await clusterStatuses(endpoints: endpointList, timeout: timeoutDuration, tls: try? tls.context())
     }
 }
 

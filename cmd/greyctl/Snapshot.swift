@@ -4,7 +4,6 @@ import GreyRPC
 import GreyRaft
 import GreyStorage
 import GreyWire
-import NIOSSL
 
 /// `greyctl snapshot create | restore`: backups of a live cluster's data, and seeding a new
 /// cluster from one.
@@ -23,9 +22,7 @@ struct Snapshot: AsyncParsableCommand {
         var endpoints: String?
         @Option(name: .long, help: "The backup file to write.") var output: String
         @Flag(name: .long, help: "Print the result as JSON.") var json = false
-        @Option(name: .long, help: "CA certificate (PEM) of a TLS cluster (GREY_CACERT).") var cacert: String?
-        @Option(name: .long, help: "Client certificate (PEM), if the cluster wants one (GREY_CERT).") var cert: String?
-        @Option(name: .long, help: "The client certificate's key (PEM) (GREY_KEY).") var key: String?
+        @OptionGroup var tls: TLSOptions
 
         var endpointList: [String] { greyctl.endpointList(from: endpoints) }
 
@@ -35,7 +32,7 @@ struct Snapshot: AsyncParsableCommand {
                 let partial = output + ".part"
                 let started = Date()
                 do {
-                    try await HTTPDownload.get("/snapshot", from: source, tls: try tls(protocols: ["http/1.1"]), to: partial)
+                    try await HTTPDownload.get("/snapshot", from: source, tls: try tls.context(protocols: ["http/1.1"]), to: partial)
                 } catch {
                     try? FileManager.default.removeItem(atPath: partial)
                     throw error
@@ -65,7 +62,7 @@ struct Snapshot: AsyncParsableCommand {
         /// The leader's address when some endpoint knows it, else the first endpoint that answers.
         private func chooseNode() async throws -> String {
             var firstAnswering: String?
-            for (endpoint, result) in await clusterStatuses(endpoints: endpointList, timeout: .seconds(5), tls: try tls(protocols: ["h2"])) {
+            for (endpoint, result) in await clusterStatuses(endpoints: endpointList, timeout: .seconds(5), tls: try tls.context()) {
                 guard case .success(let status) = result else { continue }
                 if firstAnswering == nil { firstAnswering = endpoint }
                 if status.hasLeader, let leader = status.members.first(where: { $0.id == status.leaderID }), !leader.address.isEmpty {
@@ -74,13 +71,6 @@ struct Snapshot: AsyncParsableCommand {
             }
             guard let firstAnswering else { throw CLIError(GRPCStatus(.unavailable, "connection refused to \(endpointList.joined(separator: ", "))")) }
             return firstAnswering
-        }
-
-        /// TLS when a CA is given (flag or environment), offering `protocols` over ALPN.
-        private func tls(protocols: [String]) throws -> NIOSSLContext? {
-            let environment = ProcessInfo.processInfo.environment
-            guard let ca = cacert ?? environment["GREY_CACERT"] else { return nil }
-            return try TLS.clientContext(ca: ca, certificate: cert ?? environment["GREY_CERT"], key: key ?? environment["GREY_KEY"], protocols: protocols)
         }
     }
 

@@ -155,7 +155,7 @@ struct Greyd: AsyncParsableCommand {
         await node.start()
         if mustJoin, let joinAddress {
             do {
-                let members = try await Bootstrap.join(via: joinAddress, id: NodeID(id), address: advertised, token: nodeConfiguration.joinToken, sourceHost: nodeConfiguration.sourceHost, tls: nodeConfiguration.tls, log: log)
+                let members = try await Bootstrap.join(via: joinAddress, as: nodeConfiguration, log: log)
                 log("joined the cluster of \(members.map { "\($0.id)@\($0.address)" }.joined(separator: ", ")); catching up")
             } catch {
                 fail("cannot join via \(joinAddress): \(error)")
