@@ -46,7 +46,8 @@ chaos-short:
 ## chaos-broken: the chaos test must catch two deliberately broken builds (GREY_BROKEN at build
 ## time; only GreyNode and greyd recompile, kept as .build/greyd-VARIANT, the real greyd rebuilt
 ## at once): follower-reads (followers answer linearizable reads from their own state) under
-## kills and pauses, and early-ack (puts acknowledged before a majority has them) under partitions
+## kills and pauses, and early-ack (puts acknowledged before a majority has them) with the leader
+## cut off from the rest again and again (isolate)
 chaos-broken:
 	for variant in follower-reads early-ack; do GREY_BROKEN=$$variant swift build --product greyd && \
 	  cp .build/debug/greyd .build/greyd-$$variant || { swift build --product greyd; exit 1; }; done
@@ -54,7 +55,7 @@ chaos-broken:
 	set -o pipefail; python3 tools/chaos.py --greyd .build/greyd-follower-reads --nodes 3 --seconds 15 \
 	  --faults kill,pause --port 7412 --expect-anomaly | grep -vE '^  client'
 	set -o pipefail; python3 tools/chaos.py --greyd .build/greyd-early-ack --nodes 3 --seconds 20 \
-	  --faults partition --port 7412 --expect-anomaly | grep -vE '^  client'
+	  --faults isolate --port 7412 --expect-anomaly | grep -vE '^  client'
 
 ## chaos: the long run: CHAOS_SECONDS of faults per seed, 3 nodes (seeds 1-4), 5 nodes with
 ## membership changes too (seeds 5-8) and the same over TLS (seed 9), release greyd;

@@ -2,8 +2,9 @@
 """Chaos test, from outside the process as Jepsen would: real greyd processes on distinct
 loopback addresses (127.0.0.11, .12, ...), concurrent clients doing put, get, compare-and-swap
 and delete over a few keys with unique values, and a nemesis that mixes kill -9 + restart,
-SIGSTOP/SIGCONT pauses, iptables partitions between the node addresses and (with
---faults ...,membership) removing a member and joining a fresh one at its address.
+SIGSTOP/SIGCONT pauses, iptables partitions between the node addresses (isolate: the
+leader cut off from the rest) and (with --faults ...,membership) removing a member and
+joining a fresh one at its address.
 
 Every operation is recorded with when it was invoked and when (if ever) its answer came;
 `grey-sim --check-history` (the simulation's linearizability checker) judges the history.
@@ -13,7 +14,7 @@ values once caught up. A failing run keeps its directory: history.jsonl, nemesis
 each node's log, and the command that re-checks it.
 
 usage: python3 tools/chaos.py [--greyd .build/debug/greyd] [--checker .build/release/grey-sim]
-           [--nodes 3] [--seconds 60] [--seed 1] [--faults kill,pause,partition[,membership]]
+           [--nodes 3] [--seconds 60] [--seed 1] [--faults kill,pause,partition[,isolate][,membership]]
            [--expect-anomaly]   (for a deliberately broken build: pass only if it is caught)
 Needs root for iptables (partitions); always removes its rules, even when interrupted.
 """
@@ -331,14 +332,27 @@ class Nemesis:
     def partition(self, hold):
         nodes = list(self.cluster.nodes)
         self.rng.shuffle(nodes)
-        if self.rng.random() < 0.4:
-            leader = self.cluster.leader()
-            if leader is not None:
-                nodes.remove(leader)
-                nodes.insert(0, leader)
+        leader = self.cluster.leader()
+        if self.rng.random() < 0.4 and leader is not None:
+            nodes.remove(leader)
+            nodes.insert(0, leader)
         minority = nodes[:self.rng.randint(1, (len(nodes) - 1) // 2)]
-        majority = nodes[len(minority):]
-        self.log(f"partition {{{', '.join(str(n.id) for n in minority)}}} | {{{', '.join(str(n.id) for n in majority)}}} for {hold:.1f} s")
+        self.cut(minority, leader, hold)
+
+    def isolate(self, hold):
+        """Cuts the leader off from every other node: the fault that deposes it while clients
+        still reach it, so whatever it acknowledges alone is lost — Jepsen's partition-leader."""
+        leader = self.cluster.leader()
+        if leader is None:
+            self.log("isolation skipped: no leader")
+            return
+        # Long enough for the rest to elect a new leader (election timeouts are 150-300 ms).
+        self.cut([leader], leader, max(hold, 0.8))
+
+    def cut(self, minority, leader, hold):
+        majority = [n for n in self.cluster.nodes if n not in minority]
+        names = lambda side: ", ".join(f"{n.id}{'*' if n is leader else ''}" for n in side)
+        self.log(f"partition {{{names(minority)}}} | {{{names(majority)}}} for {hold:.1f} s (* the leader)")
         self.firewall.cut([n.host for n in minority], [n.host for n in majority])
         time.sleep(max(hold, 0))
         self.firewall.heal()
@@ -466,11 +480,12 @@ def main():
     args = parser.parse_args()
 
     faults = [f for f in args.faults.split(",") if f]
-    unknown = set(faults) - {"kill", "pause", "partition", "membership"}
+    unknown = set(faults) - {"kill", "pause", "partition", "isolate", "membership"}
     if unknown:
-        raise SystemExit(f"unknown faults: {', '.join(sorted(unknown))} (known: kill, pause, partition, membership)")
-    if "partition" in faults and os.geteuid() != 0:
-        raise SystemExit("partitions need root (iptables rules on lo); run as root or leave 'partition' out of --faults")
+        raise SystemExit(f"unknown faults: {', '.join(sorted(unknown))} (known: kill, pause, partition, isolate, membership)")
+    cuts = {"partition", "isolate"} & set(faults)
+    if cuts and os.geteuid() != 0:
+        raise SystemExit(f"{' and '.join(sorted(cuts))} need root (iptables rules on lo); run as root or leave them out of --faults")
     for path in (args.greyd, args.checker):
         if not os.access(path, os.X_OK):
             raise SystemExit(f"{path} is not built")
@@ -501,7 +516,7 @@ def main():
     signal.signal(signal.SIGTERM, interrupted)
     nemesis = Nemesis(cluster, firewall, faults, rng, log)
     try:
-        if "partition" in faults:
+        if cuts:
             firewall.open()
         cluster.start()
         if cluster.await_leader(30) is None:
@@ -544,6 +559,9 @@ def main():
     print(checked.stdout, end="")
     if checked.returncode == 2:
         problems.append("the history could not be read")
+    if checked.returncode == 3:
+        # Neither a pass nor a proven anomaly: fails a run of a correct build, catches no broken one.
+        problems.append("the checker could not decide within its budget")
     anomaly = checked.returncode == 1 or any(p.startswith(("lost", "replicas")) for p in problems)
     for problem in problems:
         print(f"problem: {problem}")

@@ -102,13 +102,14 @@ extension Simulation {
     }
 
     func checkHistory() {
-        if let (key, operations) = LinearizabilityChecker.check(Array(history.values)) {
+        if let failed = LinearizabilityChecker.check(Array(history.values)) {
+            let (key, operations) = (failed.key, failed.operations)
             let failedBy = LinearizabilityChecker.earliestFailure(operations)
             let window = operations.filter { $0.invokedAt <= failedBy && ($0.completedAt ?? Int.max) >= failedBy - 700 }
             let shown = window.suffix(60).map { operation in
                 "#\(operation.id) c\(operation.client) \(operation.operation) [\(operation.invokedAt)–\(operation.completedAt.map(String.init) ?? "?")] → \(operation.result.map { "\($0)" } ?? "?")"
             }
-            let why = LinearizabilityChecker.exhaustedBudget ? " (search budget exhausted)" : ""
+            let why = failed.undecided ? " (search budget exhausted)" : ""
             violation("not linearizable\(why) on key \(key): \(operations.count) operations; no order exists by t=\(failedBy)ms; around it: " + shown.joined(separator: " | "))
         }
         for read in staleReads {

@@ -36,7 +36,8 @@ if let at = CommandLine.arguments.firstIndex(of: "--check-history") {
     exit(checkHistory(CommandLine.arguments[at + 1]))
 }
 
-/// Checks a recorded history; 0 when linearizable, 1 when not, 2 when unreadable.
+/// Checks a recorded history; 0 when linearizable, 1 when not, 2 when unreadable, 3 when the
+/// search ran out of budget before deciding (neither a pass nor a proven anomaly).
 func checkHistory(_ path: String) -> Int32 {
     let history: [HistoryOperation]
     do {
@@ -46,22 +47,23 @@ func checkHistory(_ path: String) -> Int32 {
         return 2
     }
     // Real histories are longer than simulated ones and carry more operations of unknown
-    // outcome (every kill leaves some); give the search room before calling it a failure.
-    LinearizabilityChecker.stepBudget = 200_000_000
+    // outcome (every kill leaves some); give the search room before giving up.
+    let stepBudget = 200_000_000
     let keys = Set(history.map(\.operation.key)).count
     let unknown = history.filter { $0.operation.isWrite && $0.completedAt == nil }.count
     let acknowledged = history.filter { $0.operation.isWrite && $0.completedAt != nil }.count
     let reads = history.count - unknown - acknowledged
     print("history: \(history.count) operations on \(keys) keys: \(acknowledged) acknowledged writes, \(unknown) writes of unknown outcome, \(reads) reads")
-    guard let (key, operations) = LinearizabilityChecker.check(history) else {
+    guard let failed = LinearizabilityChecker.check(history, stepBudget: stepBudget) else {
         print("linearizable: yes")
         return 0
     }
-    if LinearizabilityChecker.exhaustedBudget {
-        print("linearizable: NOT SHOWN — the search for key \(key) ran out of budget (treated as a failure)")
-        return 1
+    let (key, operations) = (failed.key, failed.operations)
+    if failed.undecided {
+        print("linearizable: UNDECIDED — the search for key \(key) ran out of budget (\(stepBudget) steps) before finding an order or proving there is none")
+        return 3
     }
-    let failure = LinearizabilityChecker.earliestFailure(operations)
+    let failure = LinearizabilityChecker.earliestFailure(operations, stepBudget: stepBudget)
     print("linearizable: NO — key \(key) has no valid order once operations invoked up to t=\(failure) are included")
     let start = operations.first?.invokedAt ?? 0
     let around = operations.filter { $0.invokedAt <= failure && ($0.completedAt ?? Int.max) >= failure - 2_000_000_000 }
