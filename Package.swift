@@ -5,11 +5,13 @@ import class Foundation.ProcessInfo
 
 // A deliberately broken GreyNode for the chaos test to catch (`make chaos-broken`), chosen at
 // build time with GREY_BROKEN: follower-reads (followers answer linearizable reads from their
-// own state) or early-ack (puts acknowledged before a majority has them).
+// own state), early-ack (puts acknowledged before a majority has them) or vote-any-log (votes
+// granted without checking that the candidate's log is up to date).
 let greyNodeSettings: [SwiftSetting] = {
     switch ProcessInfo.processInfo.environment["GREY_BROKEN"] {
     case "follower-reads": [.define("GREY_BROKEN_FOLLOWER_READS")]
     case "early-ack": [.define("GREY_BROKEN_EARLY_ACK")]
+    case "vote-any-log": [.define("GREY_BROKEN_VOTE_ANY_LOG")]
     default: []
     }
 }()

@@ -3,7 +3,7 @@
 loopback addresses (127.0.0.11, .12, ...), concurrent clients doing put, get, compare-and-swap
 and delete over a few keys with unique values, and a nemesis that mixes kill -9 + restart,
 SIGSTOP/SIGCONT pauses, iptables partitions between the node addresses (isolate: the
-leader cut off from the rest) and (with --faults ...,membership) removing a member and
+leader cut off from the rest; shift: a follower cut off, then the cut moved to the leader) and (with --faults ...,membership) removing a member and
 joining a fresh one at its address.
 
 Every operation is recorded with when it was invoked and when (if ever) its answer came;
@@ -14,7 +14,7 @@ values once caught up. A failing run keeps its directory: history.jsonl, nemesis
 each node's log, and the command that re-checks it.
 
 usage: python3 tools/chaos.py [--greyd .build/debug/greyd] [--checker .build/release/grey-sim]
-           [--nodes 3] [--seconds 60] [--seed 1] [--faults kill,pause,partition[,isolate][,membership]]
+           [--nodes 3] [--seconds 60] [--seed 1] [--faults kill,pause,partition[,isolate][,shift][,membership]]
            [--expect-anomaly]   (for a deliberately broken build: pass only if it is caught)
 Needs root for iptables (partitions); always removes its rules, even when interrupted.
 """
@@ -69,6 +69,13 @@ class Firewall:
             for b in side_b:
                 self.iptables("-A", self.chain, "-s", a, "-d", b, "-j", "DROP")
                 self.iptables("-A", self.chain, "-s", b, "-d", a, "-j", "DROP")
+
+    def uncut(self, side_a, side_b):
+        """Removes one copy of each rule `cut` added, leaving any other cut as it is."""
+        for a in side_a:
+            for b in side_b:
+                self.iptables("-D", self.chain, "-s", a, "-d", b, "-j", "DROP")
+                self.iptables("-D", self.chain, "-s", b, "-d", a, "-j", "DROP")
 
     def heal(self):
         self.iptables("-F", self.chain, check=False)
@@ -349,6 +356,29 @@ class Nemesis:
         # Long enough for the rest to elect a new leader (election timeouts are 150-300 ms).
         self.cut([leader], leader, max(hold, 0.8))
 
+    def shift(self, hold):
+        """As many followers as can be spared (1 of 3, 2 of 5) cut off long enough to fall
+        behind; then, with no moment of healing in between, the cut moves to isolate the leader
+        instead. The behind followers and the rest must elect a leader, and only one whose log
+        is up to date may win (§5.4.1)."""
+        leader = self.cluster.leader()
+        if leader is None:
+            self.log("shift skipped: no leader")
+            return
+        followers = [n for n in self.cluster.nodes if n is not leader]
+        behind = self.rng.sample(followers, (len(self.cluster.nodes) - 1) // 2)
+        others = [n for n in self.cluster.nodes if n not in behind]
+        names = ", ".join(str(n.id) for n in behind)
+        self.log(f"cut {{{names}}} off for {hold:.1f} s (leader {leader.id})")
+        self.firewall.cut([n.host for n in behind], [n.host for n in others])
+        time.sleep(max(hold, 0))
+        self.firewall.cut([leader.host], [n.host for n in followers])
+        self.firewall.uncut([n.host for n in behind], [n.host for n in others])
+        self.log(f"the cut moves: leader {leader.id} isolated, {{{names}}} back, for 1.0 s")
+        time.sleep(1.0)
+        self.firewall.heal()
+        self.log("healed")
+
     def cut(self, minority, leader, hold):
         majority = [n for n in self.cluster.nodes if n not in minority]
         names = lambda side: ", ".join(f"{n.id}{'*' if n is leader else ''}" for n in side)
@@ -436,7 +466,8 @@ def lost_writes(cluster, leader, recorder):
 
 
 def replicas_agree(cluster, keys, recorder):
-    """Once every node has applied the leader's commit index, stale reads on each must agree."""
+    """Once every node has applied the leader's commit index, stale reads on each must agree:
+    (whether they caught up, the keys on which they differ)."""
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -448,9 +479,9 @@ def replicas_agree(cluster, keys, recorder):
             pass
         time.sleep(0.2)
     else:
-        return ["replicas did not catch up within 30 s"]
+        return False, []
     disagreements = []
-    for key in keys + [key for key, _ in recorder.write_once[:200]]:
+    for key in keys + [key for key, _ in recorder.write_once]:
         answers = {}
         for node in cluster.nodes:
             stub = kv_pb2_grpc.KVStub(cluster.channel(node.address))
@@ -458,7 +489,7 @@ def replicas_agree(cluster, keys, recorder):
             answers[node.id] = response.value.decode() if response.found else None
         if len(set(answers.values())) > 1:
             disagreements.append(f"{key}: {answers}")
-    return disagreements
+    return True, disagreements
 
 
 def main():
@@ -480,10 +511,10 @@ def main():
     args = parser.parse_args()
 
     faults = [f for f in args.faults.split(",") if f]
-    unknown = set(faults) - {"kill", "pause", "partition", "isolate", "membership"}
+    unknown = set(faults) - {"kill", "pause", "partition", "isolate", "shift", "membership"}
     if unknown:
-        raise SystemExit(f"unknown faults: {', '.join(sorted(unknown))} (known: kill, pause, partition, isolate, membership)")
-    cuts = {"partition", "isolate"} & set(faults)
+        raise SystemExit(f"unknown faults: {', '.join(sorted(unknown))} (known: kill, pause, partition, isolate, shift, membership)")
+    cuts = {"partition", "isolate", "shift"} & set(faults)
     if cuts and os.geteuid() != 0:
         raise SystemExit(f"{' and '.join(sorted(cuts))} need root (iptables rules on lo); run as root or leave them out of --faults")
     for path in (args.greyd, args.checker):
@@ -542,7 +573,10 @@ def main():
                 problems.append(problem)
             lost = lost_writes(cluster, leader, recorder)
             problems += [f"lost acknowledged write: {line}" for line in lost]
-            problems += [f"replicas disagree: {line}" for line in replicas_agree(cluster, keys, recorder)]
+            caught_up, disagreements = replicas_agree(cluster, keys, recorder)
+            if not caught_up:
+                problems.append("replicas did not catch up within 30 s")  # a failure, but not an anomaly
+            problems += [f"replicas disagree: {line}" for line in disagreements]
     except KeyboardInterrupt:
         problems.append("interrupted")
     finally:
@@ -562,7 +596,7 @@ def main():
     if checked.returncode == 3:
         # Neither a pass nor a proven anomaly: fails a run of a correct build, catches no broken one.
         problems.append("the checker could not decide within its budget")
-    anomaly = checked.returncode == 1 or any(p.startswith(("lost", "replicas")) for p in problems)
+    anomaly = checked.returncode == 1 or any(p.startswith(("lost acknowledged", "replicas disagree")) for p in problems)
     for problem in problems:
         print(f"problem: {problem}")
     if args.expect_anomaly:

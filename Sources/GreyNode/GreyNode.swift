@@ -77,6 +77,11 @@ public actor GreyNode {
         var raftConfig = RaftConfig(id: configuration.id, seed: configuration.seed)
         raftConfig.electionTimeoutTicks = configuration.electionTimeoutTicks
         raftConfig.heartbeatIntervalTicks = configuration.heartbeatIntervalTicks
+        #if GREY_BROKEN_VOTE_ANY_LOG
+        // The deliberately broken build for the chaos test (`make chaos-broken`): votes are
+        // granted without the §5.4.1 check that the candidate's log is up to date.
+        raftConfig.brokenVariants.insert(.skipLogUpToDateCheck)
+        #endif
         self.raft = RaftNode(config: raftConfig, bootstrap: bootstrap, durable: durable)
         self.appliedIndex = durable.appliedIndex
         self.metrics = NodeMetrics(dataDirectory: configuration.dataDirectory)

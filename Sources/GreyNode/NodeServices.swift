@@ -12,6 +12,8 @@ public enum NodeServices {
     public static let deliberatelyBroken: String? = "followers answer linearizable reads locally"
     #elseif GREY_BROKEN_EARLY_ACK
     public static let deliberatelyBroken: String? = "puts are acknowledged before a majority has them"
+    #elseif GREY_BROKEN_VOTE_ANY_LOG
+    public static let deliberatelyBroken: String? = "votes are granted to candidates whose logs are behind"
     #else
     public static let deliberatelyBroken: String? = nil
     #endif
