@@ -3,8 +3,8 @@
 loopback addresses (127.0.0.11, .12, ...), concurrent clients doing put, get, compare-and-swap
 and delete over a few keys with unique values, and a nemesis that mixes kill -9 + restart,
 SIGSTOP/SIGCONT pauses, iptables partitions between the node addresses (isolate: the
-leader cut off from the rest; shift: a follower cut off, then the cut moved to the leader) and (with --faults ...,membership) removing a member and
-joining a fresh one at its address.
+leader cut off from the rest; shift: a follower cut off, then the cut moved to the leader)
+and (with --faults ...,membership) removing a member and joining a fresh one at its address.
 
 Every operation is recorded with when it was invoked and when (if ever) its answer came;
 `grey-sim --check-history` (the simulation's linearizability checker) judges the history.
@@ -466,8 +466,8 @@ def lost_writes(cluster, leader, recorder):
 
 
 def replicas_agree(cluster, keys, recorder):
-    """Once every node has applied the leader's commit index, stale reads on each must agree:
-    (whether they caught up, the keys on which they differ)."""
+    """Once every node has applied the leader's commit index, stale reads on each must agree.
+    Returns whether they caught up within 30 s, and the keys on which they differ."""
     deadline = time.time() + 30
     while time.time() < deadline:
         try:

@@ -188,11 +188,16 @@ public enum LinearizabilityChecker {
     /// are interchangeable but for their invocation times, and neither has a deadline: any
     /// order that linearizes some of them can use the earliest-invoked instead (the i-th one
     /// placed had i of them invoked by then). So one may be chosen only once its earlier twin
-    /// has been — k choices among n instead of 2^n subsets.
+    /// has been — k choices among n instead of 2^n subsets. And a swap of unknown outcome whose
+    /// expected value is gone for good is the same placed or not, so the cache treats it so.
     struct ReducedHistory {
         var operations: [HistoryOperation]
         /// For an operation of unknown outcome, its earlier-invoked twin, if any.
         var predecessor: [Int?]
+        /// Swaps of unknown outcome expecting a value: once every write of that value is placed
+        /// and the key holds something else, the value never returns, and the swap can only be a
+        /// no-op — placed or not, what follows is the same.
+        var expiringSwaps: [(operation: Int, key: String, expected: String, writers: [Int])] = []
 
         init(_ history: [HistoryOperation]) {
             var observed = Set<String>()
@@ -248,11 +253,6 @@ public enum LinearizabilityChecker {
                 return (index, key, expected, writers[expected] ?? [])
             }
         }
-
-        /// Swaps of unknown outcome expecting a value: once every write of that value is placed
-        /// and the key holds something else, the value never returns, and the swap can only be a
-        /// no-op — placed or not, what follows is the same.
-        var expiringSwaps: [(operation: Int, key: String, expected: String, writers: [Int])] = []
 
         /// The search's cache key: which operations are placed and the state, counting expired
         /// swaps as placed, so that orders differing only in them meet in the cache.
