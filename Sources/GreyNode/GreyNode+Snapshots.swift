@@ -24,7 +24,7 @@ extension GreyNode {
         guard !compacting, appliedIndex.rawValue >= start + configuration.snapshotEntries else { return }
         let point = LogIndex(appliedIndex.rawValue - configuration.snapshotCatchUpEntries)
         guard point.rawValue > start else { return }
-        raft.compact(through: point)
+        core.compact(through: point)
         let metadata = raft.snapshotMetadata
         compacting = true
         let storage = self.storage
@@ -115,7 +115,7 @@ extension GreyNode {
         if incomingSnapshot?.identity != identity || (request.offset == 0 && incomingSnapshot?.busy == false) {
             guard request.offset == 0 else { return answer(0) }
             incomingSnapshot?.discard()
-            incomingSnapshot = try IncomingSnapshot(path: storage.incomingSnapshotPath, identity: identity)
+            incomingSnapshot = try IncomingSnapshot(path: storage.incomingSnapshotPath(index: identity.index, term: identity.term), identity: identity)
         }
         let incoming = incomingSnapshot!
         guard !incoming.busy, request.offset == incoming.received else { return answer(incoming.received) }
@@ -146,10 +146,18 @@ extension GreyNode {
             return answer(0)
         }
         if incomingSnapshot === incoming { incomingSnapshot = nil }
-        receivedSnapshot = (metadata, incoming.path)
+        receivedSnapshots[metadata.index] = (metadata, incoming.path)
         let envelope = Envelope(
             from: NodeID(request.leaderID), to: configuration.id,
             message: .installSnapshot(InstallSnapshot(term: Term(request.term), metadata: metadata, data: [])))
+        // The core's reply leaves after any install it asked for: a file still here was not
+        // wanted (stale, or already covered by the log).
+        defer {
+            if let leftover = receivedSnapshots[metadata.index], leftover.path == incoming.path {
+                receivedSnapshots[metadata.index] = nil
+                unlink(incoming.path)
+            }
+        }
         _ = try await handle(envelope, expectsReply: true)
         return answer(incoming.received, installed: true)
     }
@@ -161,19 +169,24 @@ extension GreyNode {
 
     /// Replaces the state machine with the received snapshot the core accepted (perform step 2).
     func install(_ metadata: SnapshotMetadata) async {
-        guard let received = receivedSnapshot, received.metadata.index == metadata.index else {
+        guard let received = receivedSnapshots[metadata.index] else {
             fatalError("\(configuration.id): the core installs snapshot \(metadata.index), which was never received")
         }
         let storage = self.storage
         let started = ContinuousClock.now
+        installingSnapshot = true
         do {
             try await onStorage { try storage.installSnapshot(file: received.path, metadata: metadata) }
         } catch {
             fatalError("\(configuration.id): cannot install the snapshot at \(metadata.index): \(error)")
         }
-        receivedSnapshot = nil
+        receivedSnapshots[metadata.index] = nil
         unlink(received.path)
         appliedIndex = metadata.index
+        installingSnapshot = false
+        let waiting = waitingForInstall
+        waitingForInstall = []
+        for reader in waiting { reader.resume() }
         log("installed a snapshot at index \(metadata.index.rawValue) in \(ContinuousClock.now - started)")
     }
 

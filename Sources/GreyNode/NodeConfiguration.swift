@@ -16,6 +16,12 @@ public struct NodeConfiguration: Sendable {
     public var dataDirectory: String
     public var electionTimeout: Duration = .milliseconds(150)
     public var heartbeatInterval: Duration = .milliseconds(50)
+    /// The most any two nodes' clocks may differ in rate (0.05 = 5%); leader leases are
+    /// shortened by it, and lease reads go through ReadIndex when it leaves no lease.
+    public var maxClockDrift = NodeConfiguration.defaultMaxClockDrift
+    /// 5%: fifty times what NTP may slew a clock (500 ppm), so a lease stays sound on
+    /// machines whose clocks are badly kept, at the cost of one tick of a 15-tick lease.
+    public static let defaultMaxClockDrift = 0.05
     public var seed: UInt64
     /// Compact the log once this many applied entries sit behind the last compaction point.
     public var snapshotEntries: UInt64 = 10_000
@@ -74,4 +80,12 @@ public struct NodeConfiguration: Sendable {
 
     var electionTimeoutTicks: Int { max(2, Int(electionTimeout / Self.tick)) }
     var heartbeatIntervalTicks: Int { max(1, Int(heartbeatInterval / Self.tick)) }
+
+    /// How long a leader's lease lasts in ticks with these settings (0: no lease; see `RaftConfig.leaseTicks`).
+    public var leaseTicks: Int {
+        var config = RaftConfig(id: id, seed: 0)
+        config.electionTimeoutTicks = electionTimeoutTicks
+        config.maxClockDrift = maxClockDrift
+        return config.leaseTicks
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import GreyRPC
 
 /// Parsers for the values of greyd's settings, shared by its flags, environment and tools.
@@ -15,5 +16,13 @@ public enum SettingParsing {
             return unit * amount
         }
         return nil
+    }
+
+    /// A clock-drift bound as a fraction: `5%` or `0.05`; from 0 up to 100%, or nil.
+    public static func fraction(_ text: String) -> Double? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let value = trimmed.hasSuffix("%") ? Double(trimmed.dropLast()).map { $0 / 100 } : Double(trimmed)
+        guard let value, value.isFinite, value >= 0, value <= 1 else { return nil }
+        return value
     }
 }

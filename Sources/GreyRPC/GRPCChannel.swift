@@ -161,7 +161,7 @@ public final class GRPCChannel: Sendable {
         }
         bootstrap = bootstrap
             .connectTimeout(connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)  // TCP level, not SOL_SOCKET (see GRPCServer)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls { try channel.pipeline.syncOperations.addHandler(try TLS.clientHandler(tls, host: host)) }

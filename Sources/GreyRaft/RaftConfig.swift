@@ -15,6 +15,9 @@ public struct RaftConfig: Sendable {
     public var maxInflightBytes = 16 << 20
     /// Bytes of entries in one AppendEntries.
     public var maxMessageBytes = 1 << 20
+    /// The most two nodes' clocks may differ in rate, as a fraction (0.05: one may count 5%
+    /// more time than another over the same interval). Leases are shortened by it.
+    public var maxClockDrift = 0.0
     /// Seeds the election-timeout generator; the same seed replays the same timeouts.
     public var seed: UInt64
     /// Deliberate safety bugs, switched on only by tests that prove the checkers catch them.
@@ -23,6 +26,21 @@ public struct RaftConfig: Sendable {
     public init(id: NodeID, seed: UInt64) {
         self.id = id
         self.seed = seed
+    }
+
+    /// Ticks a leader's lease lasts from the tick its confirmed round was sent; 0: no lease,
+    /// lease reads go through ReadIndex.
+    ///
+    /// A voter that acknowledged the round holds off other candidates for `electionTimeoutTicks`
+    /// of its own ticks after receiving it. Counted in whole ticks, that can be as little as
+    /// `electionTimeoutTicks - 1` tick periods of real time (its first tick may come just
+    /// after the round arrived); on a clock running `1 + maxClockDrift` times faster than the
+    /// leader's, `(electionTimeoutTicks - 1) / (1 + maxClockDrift)` of the leader's periods.
+    /// The leader reading tick `k` may be anywhere in `[k, k + 1)`, so it serves on the lease
+    /// only while `k + 1` is within that bound of the round's tick.
+    public var leaseTicks: Int {
+        guard maxClockDrift >= 0, electionTimeoutTicks > 1 else { return 0 }
+        return max(0, Int((Double(electionTimeoutTicks - 1) / (1 + maxClockDrift)).rounded(.down)))
     }
 }
 
@@ -38,6 +56,8 @@ package struct BrokenVariants: OptionSet, Sendable {
     package static let readIndexWithoutQuorum = BrokenVariants(rawValue: 1 << 2)
     /// Grant votes without checking that the candidate's log is up to date (§5.4.1).
     package static let skipLogUpToDateCheck = BrokenVariants(rawValue: 1 << 3)
+    /// Keep serving lease reads after sending TimeoutNow (the target may already lead).
+    package static let leaseDuringTransfer = BrokenVariants(rawValue: 1 << 4)
 }
 
 /// What a node recovers from disk at restart.

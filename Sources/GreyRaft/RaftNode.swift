@@ -131,6 +131,9 @@ public struct RaftNode: Sendable {
                     conflictIndex: 0, conflictTerm: 0, readContext: 0)), afterPersist: false)
             case .requestVote(let request):
                 send(to: from, .voteResponse(VoteResponse(term: term, granted: false, preVote: request.preVote)), afterPersist: false)
+            case .installSnapshot:
+                // Answered like any request, or the sender's RPC waits out its deadline.
+                send(to: from, .snapshotResponse(SnapshotResponse(term: term, matchIndex: 0)), afterPersist: false)
             default:
                 break
             }
@@ -231,6 +234,7 @@ public struct RaftNode: Sendable {
     mutating func send(to peer: NodeID, _ message: Message, afterPersist: Bool) {
         var envelope = Envelope(from: id, to: peer, message: message)
         if message.isReply { envelope.correlation = replyCorrelation }
+        if case .timeoutNow = message { reads.leaseForfeited = true }
         if afterPersist {
             ready.messages.append(envelope)
         } else {

@@ -1,3 +1,4 @@
+import Foundation
 import GreyRaft
 import GreyWire
 
@@ -23,7 +24,22 @@ extension RaftStorage {
     }
 
     /// Where a snapshot arriving from the leader is written before it is installed.
-    public var incomingSnapshotPath: String { directory + "/snapshot.incoming" }
+    /// Where a snapshot being received is written: one file per snapshot, so a second transfer
+    /// never truncates a file the first one is still installing from.
+    public func incomingSnapshotPath(index: UInt64, term: UInt64) -> String {
+        directory + "/\(Self.incomingPrefix)\(index)-\(term)"
+    }
+
+    static let incomingPrefix = "snapshot.incoming."
+
+    /// Removes snapshot files left by transfers a stop interrupted (after any interrupted
+    /// install was finished from its file).
+    func removeLeftoverIncomingSnapshots() {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix(Self.incomingPrefix) || name == "snapshot.incoming" {
+            unlink(directory + "/" + name)
+        }
+    }
 
     /// Whether this directory was seeded by `greyctl snapshot restore` and not yet started.
     public func isRestoredSeed() throws(StorageError) -> Bool {

@@ -103,6 +103,7 @@ public final class RaftStorage: @unchecked Sendable {
     /// Everything the Raft core needs at restart, checked for continuity.
     public func load() throws(StorageError) -> DurableState {
         try finishInterruptedInstall()
+        removeLeftoverIncomingSnapshots()
         var state = DurableState()
         if let bytes = try database.get("meta", Self.hardStateKey) { state.hardState = try Self.decodeHardState(bytes) }
         if let bytes = try database.get("meta", Self.snapshotKey) { state.snapshot = try Self.decodeSnapshot(bytes) }

@@ -26,9 +26,15 @@ public final class RocksDB: @unchecked Sendable {
         rocksdb_options_set_create_missing_column_families(options, createIfMissing ? 1 : 0)
         // Refuse to open on any detected inconsistency rather than serve wrong data.
         rocksdb_options_set_paranoid_checks(options, 1)
-        // A torn last record (a crash mid-write of an unsynced batch) is dropped; damage
-        // anywhere before it stops the open instead of silently losing what follows.
-        rocksdb_options_set_wal_recovery_mode(options, 1)  // kTolerateCorruptedTailRecords
+        // WAL recovery: point in time. Only unsynced writes (commit-only hard states, applies)
+        // can be torn by a crash, and they are always the WAL's last records: a synced write
+        // makes everything before it durable. A torn tail can look like a short record, zeros
+        // or a whole record with a bad checksum; point in time replays up to the first bad
+        // record and drops the rest, which covers all three (tolerate-tail refuses the last,
+        // absolute consistency all of them — a node that will not start after a power cut).
+        // Damage in the middle of the WAL would also end the replay there: that is media
+        // corruption, not a crash, and is what `greyctl fsck` and the block checksums are for.
+        rocksdb_options_set_wal_recovery_mode(options, Int32(rocksdb_point_in_time_recovery))
         let names = ["default"] + columnFamilies
         let perFamily = names.map { _ in rocksdb_options_create()! }
         var handles = [OpaquePointer?](repeating: nil, count: names.count)

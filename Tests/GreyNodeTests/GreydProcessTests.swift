@@ -16,17 +16,22 @@ final class GreydCluster: @unchecked Sendable {
     let settings: [String: String]
     /// TLS for the test's own calls to a TLS cluster; nil for cleartext.
     var clientTLS: NIOSSLContext?
+    /// Run each node as its own unprivileged user (uid 60000 + node), as a real deployment
+    /// does; when the tests are not root they already are unprivileged and run as themselves.
+    let unprivileged: Bool
 
     static let binary = RepositoryPaths.root.appendingPathComponent(".build/debug/greyd")
 
     /// Starts `count` nodes; with `restoringFrom`, each node's directory is first seeded from
     /// that backup by `greyctl snapshot restore`.
-    init(count: Int, settings: [String: String] = [:], restoringFrom backup: String? = nil) throws {
+    init(count: Int, settings: [String: String] = [:], restoringFrom backup: String? = nil, unprivileged: Bool = false) throws {
         self.count = count
         self.settings = settings
+        self.unprivileged = unprivileged && getuid() == 0
         basePort = 20_000 + Int.random(in: 0..<1_200) * 10  // below the ephemeral range (32768+)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("greyd-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: self.unprivileged ? 0o777 : 0o755])
         if let backup {
             for node in 0..<count {
                 let restore = Process()
@@ -55,7 +60,13 @@ final class GreydCluster: @unchecked Sendable {
 
     func start(_ node: Int, joining member: Int? = nil, extra: [String: String] = [:]) throws {
         let process = Process()
-        process.executableURL = Self.binary
+        if unprivileged {
+            let user = 60_000 + node
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", Self.binary.path]
+        } else {
+            process.executableURL = Self.binary
+        }
         var environment = ProcessInfo.processInfo.environment.merging(settings) { $1 }.merging(extra) { $1 }
         environment["GREY_NODE_ID"] = String(node)
         environment["GREY_LISTEN_ADDR"] = address(node)
@@ -82,9 +93,10 @@ final class GreydCluster: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// Stops every node and removes the data and logs (kept with GREY_KEEP_TEST_DIRS=1, for a look after a failure).
     func stopAll() {
         for node in Array(processes.keys) { kill(node, signal: SIGTERM) }
-        try? FileManager.default.removeItem(at: directory)
+        if ProcessInfo.processInfo.environment["GREY_KEEP_TEST_DIRS"] == nil { try? FileManager.default.removeItem(at: directory) }
     }
 
     func channel(_ node: Int) throws -> GRPCChannel { try GRPCChannel(target: address(node), tls: clientTLS) }
@@ -130,6 +142,18 @@ struct GreydProcessTests {
             let got = try await cluster.channel(node).call(KVMethods.get, GetRequest(key: Array("test-key".utf8)), timeout: .seconds(5))
             #expect(got.found && got.value == Array("test-value".utf8), "node \(node)")
         }
+    }
+
+    @Test("nodes running as three different unprivileged users form a cluster and replicate")
+    func unprivilegedUsers() async throws {
+        let cluster = try GreydCluster(count: 3, unprivileged: true)
+        defer { cluster.stopAll() }
+        let leader = try await cluster.waitForLeader()
+        let follower = (leader + 1) % 3
+        let put = try await cluster.channel(follower).call(KVMethods.put, PutRequest(key: Array("unprivileged".utf8), value: [1]), timeout: .seconds(5))
+        #expect(put.header?.leaderID == UInt64(leader))
+        let got = try await cluster.channel(leader).call(KVMethods.get, GetRequest(key: Array("unprivileged".utf8)), timeout: .seconds(5))
+        #expect(got.found && got.value == [1])
     }
 
     @Test("kill -9 of the leader: a new leader takes writes within a second; the old one rejoins and catches up")

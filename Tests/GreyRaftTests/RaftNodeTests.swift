@@ -176,6 +176,47 @@ struct RaftNodeTests {
         }
     }
 
+    @Test("a learner is promoted only once it holds everything committed")
+    func promoteOnlyWhenCaughtUp() throws {
+        var nodes = Self.electedCluster() + [Self.node(3, Configuration(voters: []))]
+        try nodes[0].proposeConfigChange(.addLearner(3, address: "127.0.0.1:5003"))
+        var delivered: Set<Int> = [0, 1, 2]
+        func run() {
+            var queue = nodes[0].takeReady()
+            if let last = queue.entries.last { nodes[0].persisted(through: last.index, term: last.term) }
+            var messages = queue.eagerMessages + queue.messages
+            while !messages.isEmpty {
+                let envelope = messages.removeFirst()
+                let to = Int(envelope.to.rawValue)
+                guard delivered.contains(to) else { continue }
+                nodes[to].step(envelope)
+                queue = nodes[to].takeReady()
+                if let last = queue.entries.last { nodes[to].persisted(through: last.index, term: last.term) }
+                messages += queue.eagerMessages + queue.messages + nodes[to].takeReady().eagerMessages
+            }
+        }
+        run()  // the learner is in the configuration, committed, but has received nothing
+        #expect(nodes[0].configuration.learners == [3] && nodes[0].commitIndex == nodes[0].log.lastIndex)
+        let refused = #expect(throws: RaftError.self) { try nodes[0].proposeConfigChange(.promote(3)) }
+        #expect(refused.map { "\($0)" }?.contains("has not caught up") == true, "\(String(describing: refused))")
+        delivered.insert(3)
+        nodes[0].tick()
+        run()
+        #expect(nodes[0].matchIndex(of: 3) == nodes[0].commitIndex)
+        try nodes[0].proposeConfigChange(.promote(3))
+        #expect(nodes[0].configuration.voters == [0, 1, 2, 3])
+    }
+
+    @Test("an InstallSnapshot from a stale term is answered with the newer term, so its sender steps down instead of waiting")
+    func staleSnapshotIsAnswered() {
+        var nodes = Self.electedCluster()
+        let stale = InstallSnapshot(term: 0, metadata: SnapshotMetadata(index: 9, term: 0, configuration: Self.three), data: [])
+        nodes[1].step(Envelope(from: 2, to: 1, message: .installSnapshot(stale), correlation: 4))
+        let ready = nodes[1].takeReady()
+        #expect(ready.eagerMessages == [Envelope(from: 1, to: 2, message: .snapshotResponse(SnapshotResponse(term: 1, matchIndex: 0)), correlation: 4)])
+        #expect(ready.snapshot == nil)
+    }
+
     @Test("a learner never campaigns")
     func learnerDoesNotCampaign() {
         var learner = Self.node(3, Configuration(voters: [0, 1, 2], learners: [3]))

@@ -22,6 +22,7 @@ struct Greyd: AsyncParsableCommand {
     @Option(name: .long, help: "Address peers use to reach this node (GREY_ADVERTISE_ADDR, default the listen address).") var advertise: String?
     @Option(name: .customLong("election-timeout"), help: "Election timeout, randomised up to 2x (GREY_ELECTION_TIMEOUT, default 150ms).") var electionTimeout: String?
     @Option(name: .customLong("heartbeat-interval"), help: "Leader heartbeat interval (GREY_HEARTBEAT_INTERVAL, default 50ms).") var heartbeatInterval: String?
+    @Option(name: .customLong("max-clock-drift"), help: "The most two nodes' clocks may differ in rate, as 5% or 0.05; leader leases are shortened by it (GREY_MAX_CLOCK_DRIFT, default 5%).") var maxClockDrift: String?
     @Option(name: .customLong("snapshot-entries"), help: "Compact the log every this many applied entries (GREY_SNAPSHOT_ENTRIES, default 10000).") var snapshotEntries: String?
     @Option(name: .customLong("join-token"), help: "A shared secret: JoinCluster and LeaveCluster must present it, and --join sends it (GREY_JOIN_TOKEN).") var joinToken: String?
     @Option(name: .customLong("tls-cert"), help: "This node's certificate (PEM), for TLS on its port and to its peers (GREY_TLS_CERT; with --tls-key and --tls-ca).") var tlsCert: String?
@@ -62,6 +63,9 @@ struct Greyd: AsyncParsableCommand {
             fail("heartbeat interval must look like 50ms")
         }
         guard heartbeat * 2 <= election else { fail("the heartbeat interval must be at most half the election timeout") }
+        guard let drift = SettingParsing.fraction(setting(maxClockDrift, "GREY_MAX_CLOCK_DRIFT") ?? "5%") else {
+            fail("GREY_MAX_CLOCK_DRIFT must be a fraction from 0 to 100%, like 5% or 0.05")
+        }
         guard let compactEvery = UInt64(setting(snapshotEntries, "GREY_SNAPSHOT_ENTRIES") ?? "10000"), compactEvery >= 2 else {
             fail("GREY_SNAPSHOT_ENTRIES must be an integer of at least 2")
         }
@@ -80,6 +84,7 @@ struct Greyd: AsyncParsableCommand {
         nodeConfiguration.electionTimeout = election
         nodeConfiguration.heartbeatInterval = heartbeat
         nodeConfiguration.snapshotEntries = compactEvery
+        nodeConfiguration.maxClockDrift = drift
         nodeConfiguration.joinToken = setting(joinToken, "GREY_JOIN_TOKEN")
         switch (setting(tlsCert, "GREY_TLS_CERT"), setting(tlsKey, "GREY_TLS_KEY"), setting(tlsCA, "GREY_TLS_CA")) {
         case (nil, nil, nil):
@@ -122,6 +127,9 @@ struct Greyd: AsyncParsableCommand {
         }
         if let broken = NodeServices.deliberatelyBroken {
             log("WARNING: a deliberately broken test build (\(broken)); never run it for real")
+        }
+        if nodeConfiguration.leaseTicks == 0 {
+            log("lease reads go through ReadIndex: a clock drift of \(drift * 100)% leaves no lease within a \(election) election timeout")
         }
         log("listening on \(listenAddress)\(nodeConfiguration.tls == nil ? "" : " (TLS; peers need a certificate from the cluster CA)"), data in \(directory)")
         let founding: Configuration

@@ -9,6 +9,11 @@ extension RaftNode {
         try checkCanPropose()
         guard pendingConfigIndex <= commitIndex, log.term(at: commitIndex) == term else { throw .configChangeInProgress }
         if let refusal = configuration.refusal(of: change) { throw .invalidConfigChange(refusal) }
+        if case .promote(let learner) = change, let match = progress[learner]?.match, match < commitIndex {
+            // A voter that is far behind counts toward the quorum but cannot help commit: with
+            // one other node down, the cluster would stall until it caught up (etcd refuses too).
+            throw .invalidConfigChange("learner \(learner.rawValue) has not caught up with the leader (it holds through \(match.rawValue) of \(commitIndex.rawValue) committed); try again once it has")
+        }
         return appendAsLeader(.config(change, result: configuration.applying(change)))
     }
 }

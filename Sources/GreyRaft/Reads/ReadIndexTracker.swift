@@ -24,6 +24,8 @@ struct ReadIndexTracker: Sendable {
     var lastReadRound: UInt64 = 0
     /// Reads that arrived before this leader committed an entry of its term.
     var waitingForCommit: [(requestID: UInt64, lease: Bool)] = []
+    /// This leader sent TimeoutNow in its term: no lease for the rest of the term (see `leaseIsValid`).
+    var leaseForfeited = false
 
     /// Starts a new round; returns its context.
     mutating func newRound(atTick tick: Int) -> UInt64 {
@@ -105,9 +107,20 @@ extension RaftNode {
     }
 
     /// Whether a lease read may skip the quorum round.
+    ///
+    /// The lease rests on the voters' stickiness: a voter that acknowledged this leader's round
+    /// votes for nobody else until an election timeout has passed on its own clock (§6.4,
+    /// `inLeaderLease`). That fails in two ways, both closed here:
+    /// - A TimeoutNow campaign is exempt from stickiness, so once this leader has sent one
+    ///   (a leadership transfer, or handing over on removal) the target may win with a
+    ///   majority that leaves this node out, and this node cannot tell when. A TimeoutNow can
+    ///   also arrive late, long after the transfer timed out here. So the lease is forfeited
+    ///   for the rest of the term; reads go through ReadIndex until a new term.
+    /// - Clocks run at different rates; the lease is shortened by the drift bound (`RaftConfig.leaseTicks`).
     var leaseIsValid: Bool {
-        guard config.checkQuorum, role == .leader, let start = reads.leaseStartTick else { return false }
-        return tickCount < start + config.electionTimeoutTicks - 1
+        guard config.checkQuorum, role == .leader, config.leaseTicks > 0, let start = reads.leaseStartTick else { return false }
+        guard !reads.leaseForfeited || config.brokenVariants.contains(.leaseDuringTransfer) else { return false }
+        return tickCount < start + config.leaseTicks
     }
 
     mutating func releaseConfirmedReads() {

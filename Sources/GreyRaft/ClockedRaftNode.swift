@@ -1,0 +1,96 @@
+/// A `RaftNode` behind a monotonic clock: the one way a runtime (GreyNode, the simulation)
+/// hands the core its inputs. Every input first delivers the ticks the clock says are due.
+///
+/// Why: leases, check-quorum and election timers are counted in ticks. A runtime that ticks
+/// only from a timer can, after a stall (SIGSTOP, a long fsync on the loop, a paused VM), hand
+/// the core a read or a message that waited in a socket before the timer has caught up: a
+/// deposed leader would judge its lease by a stale tick count and serve a stale read, and a
+/// follower would reset its election timer and then count ticks from before the reset. Here
+/// the rule cannot be skipped: the core is only reachable through these methods.
+///
+/// Time is a `Duration` since any fixed origin on the runtime's monotonic clock; it must not
+/// go backwards. The clock's rate may differ from other nodes' by at most the configured
+/// drift (`RaftConfig.maxClockDrift`), which the lease allows for.
+public struct ClockedRaftNode: Sendable {
+    /// The core, for queries. Mutating it directly would bypass the tick rule.
+    public private(set) var raft: RaftNode
+    /// How much clock time one tick stands for.
+    public let tickInterval: Duration
+    /// The clock reading at which the next tick is due.
+    private var nextTickAt: Duration
+    /// Ticks delivered since the start, for tests and metrics.
+    public private(set) var ticksDelivered = 0
+
+    public init(_ raft: RaftNode, tickInterval: Duration, now: Duration) {
+        precondition(tickInterval > .zero, "a tick must last some time")
+        self.raft = raft
+        self.tickInterval = tickInterval
+        self.nextTickAt = now + tickInterval
+    }
+
+    /// At most this many ticks are delivered for one stall. Longer stalls have the same
+    /// effect as this one: every lease, check-quorum window and election timeout (at most
+    /// 2 × the minimum) has run out, and there is no point sending a pile of heartbeats.
+    var maxCatchUpTicks: Int { 4 * raft.config.electionTimeoutTicks }
+
+    /// Delivers every tick due by `now`; returns how many. The runtime's timer calls this,
+    /// and so does every other input below.
+    @discardableResult
+    public mutating func advance(to now: Duration) -> Int {
+        guard now >= nextTickAt else { return 0 }
+        let due = Int((now - nextTickAt) / tickInterval) + 1
+        let delivered = min(due, maxCatchUpTicks)
+        for _ in 0..<delivered { raft.tick() }
+        nextTickAt += tickInterval * due
+        ticksDelivered += delivered
+        return delivered
+    }
+
+    /// `RaftNode.step(_:)`, after the due ticks.
+    public mutating func step(_ envelope: Envelope, at now: Duration) {
+        advance(to: now)
+        raft.step(envelope)
+    }
+
+    /// `RaftNode.propose(_:)`, after the due ticks.
+    public mutating func propose(_ command: [UInt8], at now: Duration) throws(RaftError) -> (index: LogIndex, term: Term) {
+        advance(to: now)
+        return try raft.propose(command)
+    }
+
+    /// `RaftNode.proposeConfigChange(_:)`, after the due ticks.
+    public mutating func proposeConfigChange(_ change: ConfigChange, at now: Duration) throws(RaftError) -> LogIndex {
+        advance(to: now)
+        return try raft.proposeConfigChange(change)
+    }
+
+    /// `RaftNode.readIndex(requestID:lease:)`, after the due ticks: a lease is judged by the
+    /// clock as it reads now, never by a tick count from before a stall.
+    public mutating func readIndex(requestID: UInt64, lease: Bool, at now: Duration) {
+        advance(to: now)
+        raft.readIndex(requestID: requestID, lease: lease)
+    }
+
+    /// `RaftNode.transferLeadership(to:)`, after the due ticks.
+    public mutating func transferLeadership(to target: NodeID, at now: Duration) throws(RaftError) {
+        advance(to: now)
+        try raft.transferLeadership(to: target)
+    }
+
+    /// `RaftNode.persisted(through:term:)`, after the due ticks (a commit it causes can
+    /// release reads that wait for one, and those may be lease reads).
+    public mutating func persisted(through index: LogIndex, term: Term, at now: Duration) {
+        advance(to: now)
+        raft.persisted(through: index, term: term)
+    }
+
+    /// `RaftNode.compact(through:)`: no clock involved.
+    public mutating func compact(through index: LogIndex) {
+        raft.compact(through: index)
+    }
+
+    /// `RaftNode.takeReady()`: an output, no clock involved.
+    public mutating func takeReady() -> Ready {
+        raft.takeReady()
+    }
+}

@@ -1,0 +1,50 @@
+import Testing
+
+@testable import GreyRaft
+
+/// The runtime's tick rule: every input reaches the core after the ticks its clock says are due.
+@Suite("ClockedRaftNode: ticks before inputs")
+struct ClockedRaftNodeTests {
+    static let tick: Duration = .milliseconds(10)
+
+    /// Node 0 of `LeaseTests.cluster()` behind a clock, holding a fresh lease at time `start`.
+    static func leaderWithLease(start: Duration) -> (ClockedRaftNode, [RaftNode]) {
+        var nodes = LeaseTests.cluster()
+        LeaseTests.renewLease(&nodes)
+        return (ClockedRaftNode(nodes[0], tickInterval: tick, now: start), nodes)
+    }
+
+    @Test("a lease read after a stall is judged by the clock, not by the ticks the timer managed to deliver")
+    func leaseReadAfterStall() {
+        let start: Duration = .seconds(100)
+        var (leader, _) = Self.leaderWithLease(start: start)
+        leader.readIndex(requestID: 1, lease: true, at: start + .milliseconds(5))
+        #expect(leader.takeReady().readStates.map(\.requestID) == [1], "within the lease: served at once")
+        // The process was stopped for 200 ms; the timer has not fired yet when a read that
+        // waited in the socket is handled. RaftNode alone would still count the old tick.
+        leader.readIndex(requestID: 2, lease: true, at: start + .milliseconds(205))
+        #expect(leader.takeReady().readStates.isEmpty, "the lease ran out during the stall")
+        #expect(leader.ticksDelivered == 20)
+    }
+
+    @Test("a message after a stall: a leader that heard from nobody for an election timeout steps down before handling it")
+    func checkQuorumBeforeMessage() {
+        let start: Duration = .seconds(5)
+        var (leader, nodes) = Self.leaderWithLease(start: start)
+        // Any input at all after a long silence: a stale reply from node 1.
+        let vote = Envelope(from: 1, to: 0, message: .voteResponse(VoteResponse(term: nodes[1].term, granted: false, preVote: true)))
+        leader.step(vote, at: start + .milliseconds(400))
+        #expect(leader.raft.role != .leader, "check-quorum ran on the due ticks first (it may even be campaigning by now)")
+    }
+
+    @Test("ticks are due on the interval; one stall delivers at most four election timeouts of them")
+    func catchUpIsBounded() {
+        var node = ClockedRaftNode(RaftNodeTests.node(1), tickInterval: Self.tick, now: .zero)
+        #expect(node.advance(to: .milliseconds(9)) == 0)
+        #expect(node.advance(to: .milliseconds(10)) == 1)
+        #expect(node.advance(to: .milliseconds(35)) == 2)
+        #expect(node.advance(to: .milliseconds(39)) == 0)
+        #expect(node.advance(to: .seconds(60)) == 40, "a minute's stall: 4 × the 10-tick election timeout")
+        #expect(node.advance(to: .seconds(60) + .milliseconds(10)) == 1, "and the schedule resumes from the clock")
+    }
+}
