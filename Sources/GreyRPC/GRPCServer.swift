@@ -16,6 +16,10 @@ public final class GRPCServer: Sendable {
         public var maxMessageBytes = 4 << 20
         /// Connections beyond this are closed at accept.
         public var maxConnections = 4096
+        /// Request bytes held, over all connections, before handlers take them; past it new
+        /// request data is refused with RESOURCE_EXHAUSTED. Each connection holds at most its
+        /// HTTP/2 receive window (`http2.connectionWindowBytes`) of it.
+        public var requestBodyBudget = RequestBodyBudget(limitBytes: 256 << 20)
         public var http2 = HTTP2Limits()
         /// TLS for every connection (`TLS.serverContext`); nil serves cleartext.
         public var tls: NIOSSLContext?
@@ -88,7 +92,7 @@ public final class GRPCServer: Sendable {
                 try pipeline.addHandler(
                     GRPCServerConnectionHandler(
                         router: router, maxMessageBytes: configuration.maxMessageBytes,
-                        limits: configuration.http2, statistics: statistics),
+                        limits: configuration.http2, statistics: statistics, bodyBudget: configuration.requestBodyBudget),
                     position: .after(context.handler))
             case .http1:
                 let door = HTTPSideDoorHandler(sideDoor: sideDoor, maxBodyBytes: configuration.maxMessageBytes)

@@ -24,6 +24,9 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
         var headersDone = false
         var answered = false
         var reader: GRPCMessageReader
+        /// Request bytes received and not yet given back to the peer's flow-control windows
+        /// (and held against the server's `RequestBodyBudget`).
+        var heldBytes = 0
         var task: Task<Void, Never>? = nil
         var deadlineTimer: Scheduled<Void>? = nil
         var startedAt = NIODeadline.now()
@@ -37,6 +40,7 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
     private let maxMessageBytes: Int
     private let limits: HTTP2Limits
     private let statistics: RPCStatistics
+    private let bodyBudget: RequestBodyBudget
     private var session: HTTP2Session?
     private var streams: [Int32: Stream] = [:]
     private var context: ChannelHandlerContext?
@@ -52,11 +56,12 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
     /// 1024 streams × 4 MiB.
     private let maxQueuedReplyBytes: Int
 
-    init(router: GRPCRouter, maxMessageBytes: Int, limits: HTTP2Limits, statistics: RPCStatistics) {
+    init(router: GRPCRouter, maxMessageBytes: Int, limits: HTTP2Limits, statistics: RPCStatistics, bodyBudget: RequestBodyBudget) {
         self.router = router
         self.maxMessageBytes = maxMessageBytes
         self.limits = limits
         self.statistics = statistics
+        self.bodyBudget = bodyBudget
         self.maxQueuedReplyBytes = max(4 * maxMessageBytes, 16 << 20)
     }
 
@@ -178,7 +183,19 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
     }
 
     func http2Data(streamID: Int32, bytes: UnsafeRawBufferPointer) {
-        guard let stream = streams[streamID], !stream.answered else { return }
+        guard let stream = streams[streamID], !stream.answered else {
+            session?.consume(streamID: streamID, bytes: bytes.count)  // nobody wants it: give the window back
+            return
+        }
+        guard bodyBudget.reserve(bytes.count) else {
+            session?.consume(streamID: streamID, bytes: bytes.count)
+            answer(streamID, .failure(GRPCStatus(
+                .resourceExhausted, "the server holds \(bodyBudget.limitBytes >> 20) MiB of unfinished requests; retry shortly")))
+            return
+        }
+        // Held until the handler takes the message (or the stream ends): until then these bytes
+        // keep the peer's windows closed by as much, so a connection holds at most its window.
+        stream.heldBytes += bytes.count
         do {
             try stream.reader.append(bytes)
         } catch .messageTooLarge(let length, let limit) {
@@ -194,6 +211,7 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
 
     func http2StreamClosed(streamID: Int32, errorCode: UInt32) {
         guard let stream = streams.removeValue(forKey: streamID) else { return }
+        releaseBody(streamID, stream, closing: true)
         stream.task?.cancel()
         stream.deadlineTimer?.cancel()
         if !stream.answered { statistics.recordCall(.cancelled) }
@@ -238,6 +256,7 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
         let this = NIOLoopBound(self, eventLoop: eventLoop)
         let request = messages[0]
         stream.reader = GRPCMessageReader(maxMessageBytes: 0)  // drop the buffered copy
+        releaseBody(streamID, stream)
         stream.task = Task(executorPreference: taskExecutor) {
             let result = await handler(request, callContext)
             eventLoop.execute { this.value.answer(streamID, result) }
@@ -256,6 +275,8 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
     private func answer(_ streamID: Int32, _ result: Result<[UInt8], GRPCStatus>) {
         guard let stream = streams[streamID], !stream.answered, let session else { return }
         stream.answered = true
+        stream.reader = GRPCMessageReader(maxMessageBytes: 0)
+        releaseBody(streamID, stream)
         stream.deadlineTimer?.cancel()
         stream.deadlineTimer = nil
         stream.task?.cancel()  // a no-op once the handler has returned
@@ -296,8 +317,23 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
         resumeReadsIfPossible()
     }
 
+    /// Gives a stream's held request bytes back: to the server's budget and, while the
+    /// connection lives, to the peer's flow-control windows.
+    private func releaseBody(_ streamID: Int32, _ stream: Stream, closing: Bool = false) {
+        guard stream.heldBytes > 0 else { return }
+        bodyBudget.release(stream.heldBytes)
+        if closing {
+            session?.consumeConnection(bytes: stream.heldBytes)
+        } else {
+            session?.consume(streamID: streamID, bytes: stream.heldBytes)
+        }
+        stream.heldBytes = 0
+    }
+
     private func abandonAllStreams() {
         for (_, stream) in streams {
+            bodyBudget.release(stream.heldBytes)
+            stream.heldBytes = 0
             stream.task?.cancel()
             stream.deadlineTimer?.cancel()
             if !stream.answered { statistics.recordCall(.cancelled) }

@@ -92,6 +92,12 @@ final class HTTP2Session {
         nghttp2_option_new(&option)
         defer { nghttp2_option_del(option) }
         nghttp2_option_set_max_send_header_block_length(option, 64 << 10)
+        if role == .server {
+            // The server reopens receive windows only as handlers take messages (`consume`):
+            // with nghttp2's automatic WINDOW_UPDATE, a window reopened as soon as bytes were
+            // parsed, and a client could make the server buffer without limit.
+            nghttp2_option_set_no_auto_window_update(option, 1)
+        }
         let userData = Unmanaged.passUnretained(self).toOpaque()
         let created: Int32 = switch role {
         case .server: nghttp2_session_server_new2(&session, callbacks, userData, option)
@@ -174,6 +180,19 @@ final class HTTP2Session {
             queuedBodyBytes += body.count
         }
         return streamID
+    }
+
+    /// Tells nghttp2 the application is done with `bytes` of `streamID`'s DATA, so they may be
+    /// given back to the peer's windows (server sessions only).
+    func consume(streamID: Int32, bytes: Int) {
+        guard bytes > 0 else { return }
+        nghttp2_session_consume(session, streamID, bytes)
+    }
+
+    /// Like `consume`, for a stream that is closing: only the connection window is given back.
+    func consumeConnection(bytes: Int) {
+        guard bytes > 0 else { return }
+        nghttp2_session_consume_connection(session, bytes)
     }
 
     /// Abandons a stream in both directions.

@@ -27,8 +27,9 @@ public enum GRPCMessageFramer {
 /// Reassembles length-prefixed gRPC messages from DATA frames that may split a message
 /// anywhere or carry several at once.
 ///
-/// The limit is checked when a prefix arrives, before any of the body is buffered, so a
-/// peer announcing a 4 GiB message costs five bytes of memory, not four gigabytes.
+/// The limit is checked when a prefix arrives, before any of the body is buffered, and
+/// memory is reserved as the body arrives, not as the prefix announces it: a peer declaring
+/// a 4 MiB message and sending ten bytes of it costs about ten bytes.
 public struct GRPCMessageReader: Sendable {
     /// The largest message accepted, in bytes.
     public let maxMessageBytes: Int
@@ -50,6 +51,10 @@ public struct GRPCMessageReader: Sendable {
         while !input.isEmpty {
             if let length = expectedLength {
                 let take = min(length - pending.count, input.count)
+                if pending.capacity < pending.count + take {
+                    // Grow by doubling, but never past the declared length.
+                    pending.reserveCapacity(min(length, max(pending.capacity * 2, pending.count + take)))
+                }
                 pending.append(contentsOf: input.prefix(take))
                 input = input.dropFirst(take)
                 if pending.count == length {
@@ -69,7 +74,6 @@ public struct GRPCMessageReader: Sendable {
                 throw WireError.messageTooLarge(length: length, limit: maxMessageBytes)
             }
             pending = []
-            pending.reserveCapacity(Int(length))
             if length == 0 {
                 messages.append([])
             } else {

@@ -58,6 +58,22 @@ final class GreydCluster: @unchecked Sendable {
         return process
     }
 
+    /// Waits (up to `limit`) until a greyd on `port` leads its own one-node cluster.
+    static func waitUntilServing(port: Int, within limit: Duration = .seconds(10)) async throws {
+        let channel = try GRPCChannel(target: "127.0.0.1:\(port)")
+        defer { Task { await channel.close() } }
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if let status = try? await channel.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .milliseconds(300)),
+                status.hasLeader
+            {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw GRPCStatus(.unavailable, "greyd on port \(port) did not start serving within \(limit)")
+    }
+
     func start(_ node: Int, joining member: Int? = nil, extra: [String: String] = [:]) throws {
         let process = Process()
         if unprivileged {
