@@ -22,18 +22,25 @@ build: setup
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 
 ## test: the whole default test suite (what CI runs): Swift tests, the README walkthrough with
-## real greyd processes, the Raft simulation (500 mixed seeds, 300 hostile ones, and every
-## deliberately broken variant must be caught), then 30 s of chaos, the three broken builds the
-## chaos test must catch, and 10 s of each fuzz target
+## real greyd processes, the Raft simulation (500 mixed seeds, 300 hostile ones; then for each
+## deliberately broken variant the correct code under that variant's fault profile must pass and
+## the broken one must be caught by a checker of the kind it breaks, catch rate printed), then
+## 30 s of chaos, the three broken builds the chaos test must catch, and 10 s of each fuzz target
 SEEDS ?= 500
+## The broken variants the simulation must catch (commit-old-term and config-change-before-noop
+## need orders random faults almost never make: the Figure 8 script and a RaftNodeTests test catch them)
+SIM_BROKEN = forget-vote read-without-quorum skip-log-check lease-during-transfer input-before-ticks ack-before-fsync unsynced-entries
+BROKEN_SEEDS ?= 150
 test: build sim-build
 	swift test --skip-build 2>&1 | tee .build/test-output.txt | grep -vE '^(◇|↳|\[)' ; \
 	  exit $${PIPESTATUS[0]}
 	tools/walkthrough.sh
 	.build/release/grey-sim --seeds $(SEEDS)
 	.build/release/grey-sim --hostile --seeds 300 --first 100001
-	for variant in forget-vote read-without-quorum skip-log-check; do \
-	  .build/release/grey-sim --broken $$variant --seeds 2000 > .build/broken-$$variant.txt; status=$$?; \
+	for variant in $(SIM_BROKEN); do \
+	  .build/release/grey-sim --focus $$variant --seeds $(BROKEN_SEEDS) --first 200001 | tail -1 | sed "s/^/$$variant profile, correct code: /"; \
+	  [ $${PIPESTATUS[0]} = 0 ] || exit 1; \
+	  .build/release/grey-sim --broken $$variant --seeds $(BROKEN_SEEDS) > .build/broken-$$variant.txt; status=$$?; \
 	  tail -2 .build/broken-$$variant.txt; [ $$status = 0 ] || exit 1; done
 	$(MAKE) --no-print-directory chaos-short chaos-broken fuzz-short
 

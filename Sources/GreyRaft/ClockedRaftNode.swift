@@ -46,41 +46,47 @@ public struct ClockedRaftNode: Sendable {
         return delivered
     }
 
+    /// Delivers the ticks due before an input (what every input method below does first).
+    private mutating func catchUp(to now: Duration) {
+        guard !raft.config.brokenVariants.contains(.inputBeforeTicks) else { return }
+        advance(to: now)
+    }
+
     /// `RaftNode.step(_:)`, after the due ticks.
     public mutating func step(_ envelope: Envelope, at now: Duration) {
-        advance(to: now)
+        catchUp(to: now)
         raft.step(envelope)
     }
 
     /// `RaftNode.propose(_:)`, after the due ticks.
     public mutating func propose(_ command: [UInt8], at now: Duration) throws(RaftError) -> (index: LogIndex, term: Term) {
-        advance(to: now)
+        catchUp(to: now)
         return try raft.propose(command)
     }
 
     /// `RaftNode.proposeConfigChange(_:)`, after the due ticks.
     public mutating func proposeConfigChange(_ change: ConfigChange, at now: Duration) throws(RaftError) -> LogIndex {
-        advance(to: now)
+        catchUp(to: now)
         return try raft.proposeConfigChange(change)
     }
 
     /// `RaftNode.readIndex(requestID:lease:)`, after the due ticks: a lease is judged by the
     /// clock as it reads now, never by a tick count from before a stall.
     public mutating func readIndex(requestID: UInt64, lease: Bool, at now: Duration) {
-        advance(to: now)
+        catchUp(to: now)
         raft.readIndex(requestID: requestID, lease: lease)
     }
 
     /// `RaftNode.transferLeadership(to:)`, after the due ticks.
     public mutating func transferLeadership(to target: NodeID, at now: Duration) throws(RaftError) {
-        advance(to: now)
+        catchUp(to: now)
         try raft.transferLeadership(to: target)
     }
 
     /// `RaftNode.persisted(through:term:)`, after the due ticks (a commit it causes can
     /// release reads that wait for one, and those may be lease reads).
     public mutating func persisted(through index: LogIndex, term: Term, at now: Duration) {
-        advance(to: now)
+        catchUp(to: now)
         raft.persisted(through: index, term: term)
     }
 

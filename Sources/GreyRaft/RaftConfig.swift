@@ -58,6 +58,11 @@ package struct BrokenVariants: OptionSet, Sendable {
     package static let skipLogUpToDateCheck = BrokenVariants(rawValue: 1 << 3)
     /// Keep serving lease reads after sending TimeoutNow (the target may already lead).
     package static let leaseDuringTransfer = BrokenVariants(rawValue: 1 << 4)
+    /// `ClockedRaftNode` hands inputs to the core without delivering the ticks due first
+    /// (only the runtime's timer ticks), as GreyNode did before.
+    package static let inputBeforeTicks = BrokenVariants(rawValue: 1 << 5)
+    /// Accept a membership change before this leader's no-op has committed.
+    package static let configChangeBeforeNoop = BrokenVariants(rawValue: 1 << 6)
 }
 
 /// What a node recovers from disk at restart.

@@ -49,16 +49,32 @@ enum SnapshotCodec {
     }
 }
 
-/// One simulated server: a Raft core, its disk, and the requests it is serving.
+/// One simulated server: a Raft core behind the node's own clock, its disk, and the requests
+/// it is serving.
 final class SimNode {
     let id: NodeID
-    var raft: RaftNode?
+    /// The core, reached only as Grey's runtime reaches it: through `ClockedRaftNode`, each
+    /// input with this node's clock reading. nil while the node is down.
+    var core: ClockedRaftNode?
+    /// The core, for the checkers' queries.
+    var raft: RaftNode? { core?.raft }
+    /// How fast this node's monotonic clock runs against simulated time (1 + at most the
+    /// configured drift bound), and where it started: clocks differ as real machines' do.
+    var clockRate = 1.0
+    var clockOriginNanoseconds: Int64 = 0
+    /// What the process wrote: survives the process being killed (the page cache keeps it).
     var disk = DurableStore()
+    /// What the last synced write made durable: all that survives a power loss. RocksDB has
+    /// one WAL, so a synced write also makes every earlier unsynced one durable (commit-only
+    /// hard states, applies, compactions).
+    var syncedDisk = DurableStore()
     /// Bumped by every crash so events meant for the previous life are ignored.
     var incarnation = 0
     var pausedUntil: Int? = nil
-    /// Simulated time of the last tick given to the core.
-    var lastTickAt = 0
+    /// Inputs that reached this node while it was paused: handed to it, in an order of the
+    /// seed's choosing (as epoll may return its sockets), the moment it resumes — before its
+    /// timer fires.
+    var inbox: [Simulation.Event] = []
     /// When the last queued Ready finishes (its fsync done); Readies complete in order.
     var pipelineFreeAt = 0
     var pendingReadies = 0
@@ -74,5 +90,10 @@ final class SimNode {
         self.id = id
     }
 
-    var isUp: Bool { raft != nil && !removed }
+    var isUp: Bool { core != nil && !removed }
+
+    /// This node's monotonic clock at simulated millisecond `now`.
+    func clock(at now: Int) -> Duration {
+        .nanoseconds(clockOriginNanoseconds + Int64((Double(now) * 1_000_000 * clockRate).rounded(.down)))
+    }
 }

@@ -10,7 +10,9 @@ extension Simulation {
         // In the hostile profile half the clients only read, each from one fixed node, as a
         // reader behind a load balancer would: they keep asking a leader that was cut off.
         let stickyReader = options.stickyReaders && client % 2 == 1
-        let roll = stickyReader ? 40 : random.next() % 100
+        // Sticky readers alternate linearizable and lease reads (a lease is what a stale
+        // leader is most tempted to trust).
+        let roll = stickyReader ? (random.next() % 2 == 0 ? 40 : 65) : random.next() % 100
         let operation: KVOperation
         switch roll {
         case 0..<35:
@@ -41,7 +43,7 @@ extension Simulation {
         clientBusy[client] = id
         queue.schedule(at: now + options.requestTimeoutMs, .clientTimeout(id))
         if let paused = target.pausedUntil, paused > now {
-            queue.schedule(at: paused + 1, .invoke(id, target.id))  // a stopped process answers when resumed
+            target.inbox.append(.invoke(id, target.id))  // a stopped process answers when resumed
         } else {
             perform(id, at: target)
         }
@@ -56,11 +58,6 @@ extension Simulation {
             fail(id)  // connection refused: certainly not executed
             return
         }
-        catchUpTicks(target)
-        guard target.isUp else {
-            fail(id)
-            return
-        }
         switch operation {
         case .get(_, .stale):
             let value = target.disk.machine.values[key]
@@ -70,15 +67,19 @@ extension Simulation {
             release(client: client)
         case .get(_, let level):
             target.readRequests.insert(id)
-            target.raft!.readIndex(requestID: id, lease: level == .lease)
+            target.core!.readIndex(requestID: id, lease: level == .lease, at: clock(target))
             process(target)
         default:
             do {
-                let placed = try target.raft!.propose(KVCommand.encode(id: id, operation))
+                let placed = try target.core!.propose(KVCommand.encode(id: id, operation), at: clock(target))
                 target.proposals[placed.index] = (placed.term, id)
                 process(target)
             } catch {
-                if case .notLeader(let hint) = error { leaderGuess[client] = hint ?? members.filter(\.isUp).randomElement(using: &random)?.id }
+                switch error {
+                case .notLeader(let hint): leaderGuess[client] = hint ?? members.filter(\.isUp).randomElement(using: &random)?.id
+                case .transferInProgress: leaderGuess[client] = members.filter { $0.isUp && $0.id != target.id }.randomElement(using: &random)?.id
+                default: break
+                }
                 fail(id)
             }
         }
@@ -115,7 +116,7 @@ extension Simulation {
 
     func apply(_ entry: LogEntry, at node: SimNode) {
         if let earlier = appliedEntries[entry.index], earlier != entry {
-            violation("state machine safety: \(node.id) applied \(entry) = \(entry.payload) where another node applied \(earlier.payload)")
+            violation(.stateMachineSafety, "\(node.id) applied \(entry) = \(entry.payload) where another node applied \(earlier.payload)")
         }
         appliedEntries[entry.index] = entry
         if case .config(.remove(let removed), _) = entry.payload, node.raft?.role == .leader { removedNodes.insert(removed) }

@@ -4,8 +4,9 @@ import GreyRaft
 // the client-visible ones — linearizability, no lost acknowledged write — at the end.
 
 extension Simulation {
-    func violation(_ text: String) {
-        report.violations.append("t=\(now)ms " + text)
+    func violation(_ kind: ViolationKind, _ text: String) {
+        report.violations.append("t=\(now)ms \(kind.rawValue): " + text)
+        report.kinds.insert(kind)
     }
 
     /// Looks at a node's output as it is produced.
@@ -19,7 +20,7 @@ extension Simulation {
             case .roleChanged(.leader, _, let term):
                 // Election safety: at most one leader per term.
                 if let other = leaderOfTerm[term], other != node.id {
-                    violation("election safety: \(other) and \(node.id) both lead \(term)")
+                    violation(.electionSafety, "\(other) and \(node.id) both lead \(term)")
                 }
                 leaderOfTerm[term] = node.id
                 report.leaderTerms += 1
@@ -39,7 +40,7 @@ extension Simulation {
             while index <= raft.commitIndex {
                 if let entry = raft.log.entry(at: index) {
                     if let earlier = committedEntries[index], earlier != entry {
-                        violation("state machine safety: \(node.id) committed \(entry) but \(earlier) was committed at \(index)")
+                        violation(.stateMachineSafety, "\(node.id) committed \(entry) but \(earlier) was committed at \(index)")
                     }
                     committedEntries[index] = entry
                     committedInTerm[index] = min(committedInTerm[index] ?? raft.term, raft.term)
@@ -54,7 +55,7 @@ extension Simulation {
     func checkLeaderCompleteness(_ raft: RaftNode) {
         for (index, entry) in committedEntries where index > raft.log.snapshotIndex && committedInTerm[index]! < raft.term {
             if raft.log.entry(at: index) != entry {
-                violation("leader completeness: \(raft.id) leads \(raft.term) without committed \(entry)")
+                violation(.leaderCompleteness, "\(raft.id) leads \(raft.term) without committed \(entry)")
                 return
             }
         }
@@ -71,7 +72,7 @@ extension Simulation {
                 while index > floor, logA.term(at: index) != logB.term(at: index) { index = index.previous }
                 while index > floor {
                     if logA.entry(at: index) != logB.entry(at: index) {
-                        violation("log matching: \(idA) and \(idB) differ at \(index) below a common entry")
+                        violation(.logMatching, "\(idA) and \(idB) differ at \(index) below a common entry")
                         return
                     }
                     index = index.previous
@@ -86,7 +87,7 @@ extension Simulation {
         for node in members where node.raft != nil {
             let machine = node.disk.machine
             if let (other, values) = byIndex[machine.appliedIndex], values != machine.values {
-                violation("replicas \(other) and \(node.id) applied through \(machine.appliedIndex) but differ")
+                violation(.replicaAgreement, "replicas \(other) and \(node.id) applied through \(machine.appliedIndex) but differ")
             }
             byIndex[machine.appliedIndex] = (node.id, machine.values)
         }
@@ -96,7 +97,7 @@ extension Simulation {
         }
         for operation in history.values where operation.operation.isWrite && operation.completedAt != nil {
             if !appliedOperations.contains(operation.id) {
-                violation("lost write: operation \(operation.id) \(operation.operation) was acknowledged but never applied")
+                violation(.lostWrite, "operation \(operation.id) \(operation.operation) was acknowledged but never applied")
             }
         }
     }
@@ -109,12 +110,12 @@ extension Simulation {
             let shown = window.suffix(60).map { operation in
                 "#\(operation.id) c\(operation.client) \(operation.operation) [\(operation.invokedAt)–\(operation.completedAt.map(String.init) ?? "?")] → \(operation.result.map { "\($0)" } ?? "?")"
             }
-            let why = failed.undecided ? " (search budget exhausted)" : ""
-            violation("not linearizable\(why) on key \(key): \(operations.count) operations; no order exists by t=\(failedBy)ms; around it: " + shown.joined(separator: " | "))
+            // A spent search budget proves nothing: it is reported, but catches no broken variant.
+            violation(failed.undecided ? .undecided : .linearizability, "no valid order on key \(key): \(operations.count) operations; no order exists by t=\(failedBy)ms; around it: " + shown.joined(separator: " | "))
         }
         for read in staleReads {
             if let value = read.value, !writtenValues.contains(where: { $0.hasSuffix(":" + value) }) {
-                violation("stale read #\(read.operation) returned \(value), which nobody wrote")
+                violation(.phantomValue, "stale read #\(read.operation) returned \(value), which nobody wrote")
             }
         }
     }

@@ -16,6 +16,7 @@ public final class Simulation {
         case heal
         case restart(NodeID)
         case resume(NodeID)
+        case stop(NodeID, incarnation: Int)
         case operatorStep
     }
 
@@ -89,11 +90,12 @@ public final class Simulation {
         config.brokenVariants = options.brokenVariants
         config.checkQuorum = options.checkQuorum
         config.preVote = options.preVote
+        config.maxClockDrift = options.maxClockDrift
         return config
     }
 
     func start(_ id: NodeID, durable: DurableStore, bootstrapConfiguration: Configuration? = nil) {
-        let node = nodes[id] ?? SimNode(id: id)
+        let node = nodes[id] ?? newNode(id)
         nodes[id] = node
         node.disk = durable
         node.incarnation += 1
@@ -102,28 +104,49 @@ public final class Simulation {
         let state = DurableState(
             hardState: durable.hardState, snapshot: durable.snapshot, entries: durable.entries,
             appliedIndex: durable.machine.appliedIndex)
-        node.raft = RaftNode(config: raftConfig(for: id), bootstrap: bootstrapConfiguration ?? bootstrap, durable: state)
+        node.core = ClockedRaftNode(
+            RaftNode(config: raftConfig(for: id), bootstrap: bootstrapConfiguration ?? bootstrap, durable: state),
+            tickInterval: .milliseconds(options.tickMs), now: node.clock(at: now))
         seenCommit[id] = node.raft!.commitIndex
-        node.lastTickAt = now
         queue.schedule(at: now + 1 + Int(random.next() % UInt64(options.tickMs)), .tick(id, incarnation: node.incarnation))
     }
 
-    /// Grey's runtime rule: ticks follow the monotonic clock, and after a stall (a paused
-    /// process, a slow disk) the missed ticks are delivered before any other input. Without
-    /// it a leader resumed from SIGSTOP would serve lease reads on a lease that has expired.
-    func catchUpTicks(_ node: SimNode) {
-        guard node.raft != nil else { return }
-        var ticked = false
-        while node.lastTickAt + options.tickMs <= now {
-            node.lastTickAt += options.tickMs
-            node.raft!.tick()
-            ticked = true
-        }
-        if ticked { process(node) }
+    /// A server whose clock runs at its own rate, within the drift bound of every other's,
+    /// from its own origin.
+    func newNode(_ id: NodeID) -> SimNode {
+        let node = SimNode(id: id)
+        node.clockRate = 1 + random.nextDouble() * options.maxClockDrift
+        node.clockOriginNanoseconds = Int64(random.next() % 1_000_000_000_000)
+        return node
     }
 
-    func crash(_ node: SimNode) {
-        node.raft = nil
+    /// This node's clock now: what the runtime hands the core with every input.
+    func clock(_ node: SimNode) -> Duration {
+        node.clock(at: now)
+    }
+
+    /// A paused process runs again: what queued up in its sockets is handled first, in any order.
+    func resume(_ node: SimNode) {
+        node.pausedUntil = nil
+        var inbox = node.inbox
+        node.inbox = []
+        inbox.shuffle(using: &random)
+        if random.next() % 2 == 0 {
+            // Clients' sockets read before the peers' (just as possible as the other way round).
+            inbox = inbox.filter { if case .invoke = $0 { true } else { false } } + inbox.filter { if case .invoke = $0 { false } else { true } }
+        }
+        for event in inbox { handle(event) }
+    }
+
+    /// The node stops. A process crash keeps everything it wrote; a power loss keeps only
+    /// what was synced.
+    func crash(_ node: SimNode, powerLoss: Bool = false) {
+        if powerLoss {
+            node.disk = node.syncedDisk
+            if options.trace { print("t=\(now) \(node.id) loses power: back to what was synced") }
+        }
+        node.core = nil
+        node.inbox = []
         node.incarnation += 1
         node.proposals.removeAll()
         node.confirmedReads.removeAll()
@@ -134,12 +157,23 @@ public final class Simulation {
     /// Takes what the core wants done and does it: eager messages now, the rest after the
     /// simulated fsync, strictly in order behind earlier Readies.
     func process(_ node: SimNode) {
-        guard var raft = node.raft else { return }
-        let ready = raft.takeReady()
-        node.raft = raft
+        guard node.core != nil else { return }
+        let ready = node.core!.takeReady()
         guard !ready.isEmpty else { return }
         observe(node, ready)
         for envelope in ready.eagerMessages { transmit(envelope) }
+        if options.ackBeforeFsync {
+            // The broken runtime: what must wait for the disk leaves now. A crash "right after
+            // the vote leaves" then comes before the vote is durable.
+            for envelope in ready.messages { transmit(envelope) }
+            if !healed, options.crashAfterVoteRate > 0, ready.messages.contains(where: \.isGrantedVote),
+                random.nextDouble() < options.crashAfterVoteRate
+            {
+                crash(node)
+                queue.schedule(at: now + Int.random(in: options.restartDelayMs, using: &random), .restart(node.id))
+                return
+            }
+        }
         let fsync = ready.needsPersistence ? Int.random(in: options.fsyncMs, using: &random) : 0
         node.pipelineFreeAt = max(node.pipelineFreeAt, now) + fsync
         if node.pipelineFreeAt == now && node.pendingReadies == 0 {
@@ -152,9 +186,21 @@ public final class Simulation {
 
     func complete(_ node: SimNode, _ ready: Ready) {
         defer { shutDownRemovedNodes() }
+        if !healed, ready.mustSync, options.fsyncFailureRate > 0, random.nextDouble() < options.fsyncFailureRate {
+            // The fsync failed: greyd stops at once, acknowledging nothing of this Ready, and
+            // what it had not synced before may be gone (as after a power loss).
+            if options.trace { print("t=\(now) \(node.id) fsync failed: stops") }
+            crash(node, powerLoss: true)
+            queue.schedule(at: now + Int.random(in: options.restartDelayMs, using: &random), .restart(node.id))
+            return
+        }
         node.disk.write(ready)
-        if let last = ready.entries.last { node.raft?.persisted(through: last.index, term: last.term) }
-        for envelope in ready.messages { transmit(envelope) }
+        let synced = ready.mustSync && !(options.entriesUnsynced && !ready.termOrVoteChanged && ready.snapshot == nil)
+        if synced { node.syncedDisk = node.disk }
+        if let last = ready.entries.last { node.core?.persisted(through: last.index, term: last.term, at: clock(node)) }
+        if !options.ackBeforeFsync {
+            for envelope in ready.messages { transmit(envelope) }
+        }
         let votedJustNow = options.crashAfterVoteRate > 0 && ready.messages.contains(where: \.isGrantedVote)
             && random.nextDouble() < options.crashAfterVoteRate
         let electedJustNow = options.crashNewLeaderRate > 0 && node.raft?.role == .leader
@@ -189,12 +235,11 @@ public final class Simulation {
     }
 
     func takeSnapshot(_ node: SimNode) {
-        guard var raft = node.raft else { return }
+        guard node.core != nil else { return }
         let index = node.disk.machine.appliedIndex
-        raft.compact(through: index)
-        guard raft.log.snapshotIndex == index else { return }
+        node.core!.compact(through: index)
+        guard let raft = node.raft, raft.log.snapshotIndex == index else { return }
         node.disk.takeSnapshot(metadata: raft.snapshotMetadata)
-        node.raft = raft
     }
 
     // MARK: - Events
@@ -205,11 +250,11 @@ public final class Simulation {
             guard let node = nodes[id], node.incarnation == incarnation, node.isUp else { return }
             queue.schedule(at: now + options.tickMs, .tick(id, incarnation: incarnation))
             if let paused = node.pausedUntil, paused > now { return }
-            catchUpTicks(node)
+            if node.core!.advance(to: clock(node)) > 0 { process(node) }
         case .deliver(let envelope):
             guard let node = nodes[envelope.to], node.isUp, !blockedLinks.contains([envelope.from, envelope.to]) else { return }
             if let paused = node.pausedUntil, paused > now {
-                queue.schedule(at: paused + 1, .deliver(envelope))  // a paused process reads its socket later
+                node.inbox.append(.deliver(envelope))  // a paused process reads its socket when resumed
                 return
             }
             var envelope = envelope
@@ -219,11 +264,17 @@ public final class Simulation {
                 snapshot.data = SnapshotCodec.encode(sender.disk.snapshotValues)
                 envelope.message = .installSnapshot(snapshot)
             }
-            catchUpTicks(node)
-            node.raft!.step(envelope)
+            node.core!.step(envelope, at: clock(node))
             process(node)
         case let .readyDone(id, incarnation, ready):
             guard let node = nodes[id], node.incarnation == incarnation, node.raft != nil else { return }
+            if let paused = node.pausedUntil, paused > now {
+                // A stopped process finishes no write and sends nothing until it runs again;
+                // Readies queued meanwhile finish after this one, in order.
+                node.pipelineFreeAt = max(node.pipelineFreeAt, paused + 1)
+                queue.schedule(at: paused + 1, .readyDone(id, incarnation: incarnation, ready))
+                return
+            }
             node.pendingReadies -= 1
             complete(node, ready)
         case .clientNext(let client):
@@ -244,15 +295,19 @@ public final class Simulation {
         case .heal:
             healed = true
             blockedLinks.removeAll()
-            for node in nodes.values where !node.removed {
-                node.pausedUntil = nil
+            for node in nodes.values.sorted(by: { $0.id < $1.id }) where !node.removed {
+                resume(node)
                 if node.raft == nil { start(node.id, durable: node.disk) }
             }
         case .restart(let id):
             guard let node = nodes[id], node.raft == nil, !node.removed else { return }
             start(id, durable: node.disk)
         case .resume(let id):
-            nodes[id]?.pausedUntil = nil
+            if let node = nodes[id] { resume(node) }
+        case let .stop(id, incarnation):
+            guard let node = nodes[id], node.incarnation == incarnation, node.isUp, !healed else { return }
+            crash(node)
+            queue.schedule(at: now + Int.random(in: options.restartDelayMs, using: &random), .restart(id))
         case .operatorStep:
             changeMembership()
             queue.schedule(at: now + 200 + Int(random.next() % 300), .operatorStep)
@@ -279,12 +334,36 @@ public final class Simulation {
         if options.crashes { menu += ["crash", "crash-leader"] }
         if options.pauses { menu += ["pause", "pause-leader"] }
         if options.leaderTargetedFaults { menu += ["isolate-leader", "crash-leader", "pause-leader", "crash-leader", "heal-links"] }
+        if options.transfers { menu += ["transfer-leader", "hand-off", "transfer-cut-off"] }
+        if let focused = options.faultMenu { menu = focused }
         guard !menu.isEmpty else { return }
         let choice = menu[Int(random.next() % UInt64(menu.count))]
         defer { if options.trace { print("t=\(now) nemesis \(choice) blocked=\(blockedLinks.sorted { $0.description < $1.description }) paused=\(members.filter { $0.pausedUntil != nil }.map(\.id)) down=\(members.filter { $0.raft == nil }.map(\.id))") } }
         let candidates = members
         let currentLeader = candidates.first { $0.raft?.role == .leader }
         switch choice {
+        case "transfer-leader", "hand-off", "transfer-cut-off":
+            // A caught-up target, so TimeoutNow leaves at once (before any cut takes effect).
+            guard let victim = currentLeader, let raft = victim.raft,
+                let target = raft.configuration.voters.filter({ $0 != victim.id && raft.matchIndex(of: $0) == raft.log.lastIndex })
+                    .sorted().randomElement(using: &random)
+            else { return }
+            do {
+                try victim.core!.transferLeadership(to: target, at: clock(victim))
+            } catch {
+                return
+            }
+            if options.trace { print("t=\(now) \(victim.id) transfers leadership to \(target) (\(choice))") }
+            process(victim)
+            if choice == "hand-off" {
+                // greyd's SIGTERM: hand over, then stop (here a little later, whether or not it took).
+                queue.schedule(at: now + 20 + Int(random.next() % 60), .stop(victim.id, incarnation: victim.incarnation))
+            } else if choice == "transfer-cut-off" {
+                // The old leader hears nothing from now on: not the new term, not its own
+                // demotion; everyone else talks freely, so the target can take over at once.
+                blockedLinks.removeAll()
+                for other in candidates where other.id != victim.id { blockedLinks.insert([other.id, victim.id]) }
+            }
         case "isolate-leader":
             guard let victim = currentLeader else { return }
             blockedLinks.removeAll()
@@ -294,7 +373,7 @@ public final class Simulation {
             }
         case "crash-leader":
             guard let victim = currentLeader, candidates.filter(\.isUp).count > 1 else { return }
-            crash(victim)
+            crash(victim, powerLoss: random.nextDouble() < options.powerLossRate)
             queue.schedule(at: now + Int.random(in: options.restartDelayMs, using: &random), .restart(victim.id))
         case "pause-leader":
             guard let victim = currentLeader else { return }
@@ -318,7 +397,7 @@ public final class Simulation {
         case "crash":
             let up = candidates.filter(\.isUp)
             guard up.count > 1, let victim = up.randomElement(using: &random) else { return }
-            crash(victim)
+            crash(victim, powerLoss: random.nextDouble() < options.powerLossRate)
             queue.schedule(at: now + Int.random(in: options.restartDelayMs, using: &random), .restart(victim.id))
         default:  // pause, as SIGSTOP would
             guard let victim = candidates.filter(\.isUp).randomElement(using: &random) else { return }
@@ -330,7 +409,7 @@ public final class Simulation {
     /// An operator growing and shrinking the cluster: add a learner, promote it once caught
     /// up, remove a voter; one change at a time, through whichever node leads.
     func changeMembership() {
-        guard !healed, let leaderNode = members.first(where: { $0.raft?.role == .leader }), var raft = leaderNode.raft else { return }
+        guard !healed, let leaderNode = members.first(where: { $0.raft?.role == .leader }), let raft = leaderNode.raft else { return }
         let configuration = raft.configuration
         let change: ConfigChange
         if let learner = configuration.learners.sorted().first {
@@ -344,12 +423,11 @@ public final class Simulation {
             change = .addLearner(id, address: "sim:\(id.rawValue)")
         }
         do {
-            try raft.proposeConfigChange(change)
+            try leaderNode.core!.proposeConfigChange(change, at: clock(leaderNode))
         } catch {
             return
         }
         if options.trace { print("t=\(now) operator \(change) via \(leaderNode.id)") }
-        leaderNode.raft = raft
         if case .addLearner(let id, _) = change {
             nextNodeID += 1
             // The new server starts empty and learns the membership from the leader.
@@ -363,16 +441,14 @@ public final class Simulation {
     func finish() {
         // After healing, the cluster must elect a leader and commit a write again.
         guard let leader = members.first(where: { $0.raft?.role == .leader }) else {
-            report.violations.append("no leader after \(options.healPhaseMs) ms without faults")
+            violation(.liveness, "no leader after \(options.healPhaseMs) ms without faults")
             return
         }
-        var raft = leader.raft!
-        let before = raft.commitIndex
-        guard (try? raft.propose(KVCommand.encode(id: 0, .put(key: "final", value: "final")))) != nil else {
-            report.violations.append("leader \(leader.id) refused a write after healing")
+        let before = leader.raft!.commitIndex
+        guard (try? leader.core!.propose(KVCommand.encode(id: 0, .put(key: "final", value: "final")), at: clock(leader))) != nil else {
+            violation(.liveness, "leader \(leader.id) refused a write after healing")
             return
         }
-        leader.raft = raft
         process(leader)
         let deadline = now + 2_000
         while let (time, event) = queue.pop(), time <= deadline, report.violations.isEmpty {
@@ -381,7 +457,7 @@ public final class Simulation {
             if let commit = leader.raft?.commitIndex, commit > before, allMembersApplied(through: commit) { break }
         }
         guard let commit = leader.raft?.commitIndex, commit > before else {
-            report.violations.append("no progress after healing: commit stuck at \(before)")
+            violation(.liveness, "no progress after healing: commit stuck at \(before)")
             return
         }
         checkLogMatching()

@@ -10,10 +10,18 @@ public struct SimulationOptions: Sendable {
     public var clients = 4
     public var keys = 3
     public var tickMs = 10
+    /// Each node's clock runs at 1 + up to this much of simulated time (fixed per node), so
+    /// any two differ in rate by at most it; the cores' leases are told the same bound.
+    public var maxClockDrift = 0.05
     public var electionTimeoutTicks = 10
     public var heartbeatIntervalTicks = 2
     public var messageDelayMs = 1...6
     public var fsyncMs = 1...3
+    /// Share of the nemesis's crashes that are power losses (unsynced writes gone) rather
+    /// than process kills.
+    public var powerLossRate = 0.5
+    /// Chance that a synced write's fsync fails: the node stops as greyd does.
+    public var fsyncFailureRate = 0.002
     public var dropRate = 0.03
     public var duplicateRate = 0.02
     public var partitions = true
@@ -22,6 +30,12 @@ public struct SimulationOptions: Sendable {
     public var preVote = true
     public var pauses = true
     public var membershipChanges = true
+    /// Leadership transfers among the faults: plain, as a graceful hand-off (the old leader
+    /// stops soon after), and with the old leader cut off from hearing anything just after
+    /// it sent TimeoutNow (so it cannot learn it was replaced).
+    public var transfers = true
+    /// When set, the nemesis picks only from these faults (a broken variant's focused profile).
+    public var faultMenu: [String]? = nil
     /// Each node snapshots and compacts its log every this many applied entries.
     public var snapshotEvery = 40
     public var requestTimeoutMs = 800
@@ -41,26 +55,97 @@ public struct SimulationOptions: Sendable {
     /// Print role, membership and fault events as they happen (for replaying one seed).
     public var trace = false
     package var brokenVariants: BrokenVariants = []
+    /// A deliberately broken runtime (not core): messages that must wait for the disk — votes,
+    /// append acknowledgements — leave before the fsync, so a crash can take back what was promised.
+    package var ackBeforeFsync = false
+    /// A deliberately broken runtime: log entries are written without a sync (`sync: false`),
+    /// so a power loss takes back entries the node acknowledged.
+    package var entriesUnsynced = false
 
     public init(seed: UInt64) {
         self.seed = seed
     }
 
-    /// Names of the deliberately broken variants the checkers must catch.
-    public static let brokenVariantNames = ["commit-old-term", "forget-vote", "read-without-quorum", "skip-log-check"]
+    /// Names of the deliberately broken variants the checkers must catch, with the kinds of
+    /// violation that count as catching each (a stall or an undecided history never does).
+    public static let brokenVariantCatalog: [(name: String, caughtBy: Set<ViolationKind>)] = [
+        ("commit-old-term", [.stateMachineSafety, .leaderCompleteness, .lostWrite, .linearizability, .replicaAgreement]),
+        ("forget-vote", [.electionSafety, .stateMachineSafety, .leaderCompleteness, .lostWrite, .linearizability]),
+        ("read-without-quorum", [.linearizability]),
+        ("skip-log-check", [.leaderCompleteness, .stateMachineSafety, .logMatching, .lostWrite, .linearizability, .replicaAgreement]),
+        ("lease-during-transfer", [.linearizability]),
+        ("input-before-ticks", [.linearizability]),
+        ("ack-before-fsync", [.electionSafety, .leaderCompleteness, .stateMachineSafety, .lostWrite, .linearizability, .replicaAgreement]),
+        ("unsynced-entries", [.leaderCompleteness, .stateMachineSafety, .lostWrite, .linearizability, .replicaAgreement, .logMatching]),
+        ("config-change-before-noop", [.electionSafety, .leaderCompleteness, .stateMachineSafety, .lostWrite, .linearizability, .replicaAgreement]),
+    ]
 
-    /// Switches on one deliberately broken variant by name (see `brokenVariantNames`).
+    public static var brokenVariantNames: [String] { brokenVariantCatalog.map(\.name) }
+
+    /// Switches on one deliberately broken variant by name (see `brokenVariantCatalog`), in
+    /// the fault profile that exposes it.
     public mutating func breakOnPurpose(_ name: String) {
+        focus(on: name, broken: true)
+    }
+
+    /// The fault profile that exposes the named variant; with `broken: false` the correct
+    /// code runs under it (the control: the same faults must find nothing there).
+    public mutating func focus(on name: String, broken: Bool) {
         switch name {
-        case "commit-old-term": brokenVariants.insert(.commitOldTermByCount)
+        case "commit-old-term":
+            if broken { brokenVariants.insert(.commitOldTermByCount) }
         case "forget-vote":
             // Check-quorum's startup guard (a restarted node waits an election timeout before
             // voting) hides most double votes; without it the lost vote must show.
-            brokenVariants.insert(.forgetVote)
+            if broken { brokenVariants.insert(.forgetVote) }
             checkQuorum = false
             preVote = false
-        case "read-without-quorum": brokenVariants.insert(.readIndexWithoutQuorum)
-        case "skip-log-check": brokenVariants.insert(.skipLogUpToDateCheck)
+            // Elections again and again, voters crashing right after granting and back at once,
+            // while the election they voted in is still going on.
+            faultMenu = ["crash-leader", "crash-leader", "pause-leader", "heal-links"]
+            crashAfterVoteRate = 0.6
+            restartDelayMs = 1...8
+        case "read-without-quorum":
+            // One key, and the leader cut off again and again while the rest elect and write.
+            if broken { brokenVariants.insert(.readIndexWithoutQuorum) }
+            keys = 1
+            faultMenu = ["isolate-leader", "isolate-leader", "heal-links"]
+        case "skip-log-check":
+            if broken { brokenVariants.insert(.skipLogUpToDateCheck) }
+        case "lease-during-transfer":
+            // One key, and a leader told to hand over and then cut off from hearing anything:
+            // it cannot learn it was replaced, and only the forfeited lease keeps it honest.
+            if broken { brokenVariants.insert(.leaseDuringTransfer) }
+            keys = 1
+            faultMenu = ["transfer-cut-off", "transfer-cut-off", "heal-links"]
+            // A quick network and disk: the target takes over and commits within the old lease.
+            messageDelayMs = 1...2
+            fsyncMs = 1...1
+            clients = 12
+        case "input-before-ticks":
+            // One key, and leaders paused past their lease while the rest elect and write;
+            // on resuming, the reads that queued up are handled before the timer fires.
+            if broken { brokenVariants.insert(.inputBeforeTicks) }
+            keys = 2  // one key piles up too many writes of unknown outcome for the checker
+            faultMenu = ["pause-leader", "pause-leader", "heal-links"]
+        case "ack-before-fsync":
+            // Crashes right after votes and new leaders' first writes, without the guards
+            // (pre-vote, check-quorum's wait after a restart) that hide a forgotten vote.
+            if broken { ackBeforeFsync = true }
+            checkQuorum = false
+            preVote = false
+            faultMenu = ["crash-leader", "crash-leader", "pause-leader", "heal-links"]
+            crashAfterVoteRate = 0.6
+            restartDelayMs = 1...8
+        case "unsynced-entries":
+            // Power losses only, again and again, on leaders and followers alike.
+            if broken { entriesUnsynced = true }
+            faultMenu = ["crash", "crash-leader", "crash", "heal-links"]
+            powerLossRate = 1
+            restartDelayMs = 1...20
+        case "config-change-before-noop":
+            if broken { brokenVariants.insert(.configChangeBeforeNoop) }
+            membershipChanges = true
         default: preconditionFailure("unknown broken variant \(name)")
         }
     }
@@ -101,12 +186,33 @@ public struct SimulationOptions: Sendable {
     }
 }
 
+/// What a checker found. Only the safety kinds count as catching a deliberately broken
+/// variant: a run that merely stalled, or whose history the checker could not decide, proves
+/// nothing about safety.
+public enum ViolationKind: String, Sendable, Hashable, CaseIterable {
+    case electionSafety = "election safety"
+    case logMatching = "log matching"
+    case leaderCompleteness = "leader completeness"
+    case stateMachineSafety = "state machine safety"
+    case replicaAgreement = "replica agreement"
+    case lostWrite = "lost write"
+    case linearizability = "not linearizable"
+    case phantomValue = "phantom value"
+    case undecided = "linearizability undecided"
+    case liveness = "liveness"
+
+    /// Whether this kind shows a safety bug.
+    public var isSafety: Bool { self != .undecided && self != .liveness }
+}
+
 /// What a run found.
 public struct SimulationReport: Sendable, CustomStringConvertible {
     public var seed: UInt64
     public var nodeCount: Int
     /// Safety violations; empty when the run is clean.
     public var violations: [String] = []
+    /// What kinds of violation the run found.
+    public var kinds: Set<ViolationKind> = []
     public var operations = 0
     public var acknowledgedWrites = 0
     public var completedReads = 0

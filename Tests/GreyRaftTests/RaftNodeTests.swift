@@ -176,6 +176,32 @@ struct RaftNodeTests {
         }
     }
 
+    @Test("a new leader refuses membership changes until its no-op has committed (the broken variant accepts one)")
+    func noConfigChangeBeforeNoopCommits() throws {
+        for broken in [BrokenVariants(), .configChangeBeforeNoop] {
+            var config = RaftConfig(id: 0, seed: 7)
+            config.preVote = false
+            config.brokenVariants = broken
+            var leader = RaftNode(config: config, bootstrap: Self.three)
+            var voter = Self.node(1, preVote: false)
+            for _ in 0..<10 { voter.tick() }
+            leader.campaign(transfer: true)
+            // Votes are delivered; the no-op's AppendEntries are not, so it cannot commit.
+            for request in leader.takeReady().messages where request.to == 1 {
+                voter.step(request)
+                for reply in voter.takeReady().messages { leader.step(reply) }
+            }
+            #expect(leader.role == .leader)
+            #expect(leader.log.term(at: leader.commitIndex) != leader.term, "the no-op must still be uncommitted")
+            let change = Result { () throws(RaftError) -> LogIndex in try leader.proposeConfigChange(.addLearner(3, address: "127.0.0.1:5003")) }
+            if broken.isEmpty {
+                #expect(throws: RaftError.configChangeInProgress) { try change.get() }
+            } else {
+                #expect((try? change.get()) != nil, "the broken variant takes the change (this test can tell)")
+            }
+        }
+    }
+
     @Test("a learner is promoted only once it holds everything committed")
     func promoteOnlyWhenCaughtUp() throws {
         var nodes = Self.electedCluster() + [Self.node(3, Configuration(voters: []))]

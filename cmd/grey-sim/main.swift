@@ -9,8 +9,12 @@ import GreyRaftSim
 //   GREY_SEED=S grey-sim                 replay one seed, printing its report
 //   grey-sim --bench N                   commit N entries through an in-memory 3-node cluster, report entries/s
 //   grey-sim --hostile ...               leader-targeted chaos on one key instead of the mixed sweep
-//   grey-sim --broken NAME ...           switch on a deliberately broken variant; exits 0 only
-//                                        if some seed catches it (shows the checkers bite)
+//   grey-sim --focus NAME ...            the correct code under the fault profile that exposes the
+//                                        broken variant NAME (the control for --broken NAME)
+//   grey-sim --broken NAME ...           switch on a deliberately broken variant, run every seed
+//                                        and print the catch rate: the seeds where a checker found
+//                                        a violation of the kind that variant must cause (never a
+//                                        stall or an undecided history); exits 0 only if some did
 //   grey-sim --check-history FILE        check a history recorded outside (the chaos test's
 //                                        JSON lines) with the same linearizability checker
 func value(_ flag: String) -> UInt64? {
@@ -89,29 +93,51 @@ if let single = environmentSeed {
 let brokenName: String? = CommandLine.arguments.firstIndex(of: "--broken").flatMap {
     $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil
 }
-if let brokenName, SimulationOptions.brokenVariantNames.contains(brokenName) == false {
+let focusName: String? = CommandLine.arguments.firstIndex(of: "--focus").flatMap {
+    $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil
+}
+if let name = brokenName ?? focusName, SimulationOptions.brokenVariantNames.contains(name) == false {
+    let brokenName = name
     print("unknown variant \(brokenName); known: \(SimulationOptions.brokenVariantNames.joined(separator: ", "))")
     exit(2)
 }
 var failed: [UInt64] = []
 var operations = 0
+let expectedKinds = brokenName.flatMap { name in SimulationOptions.brokenVariantCatalog.first { $0.name == name }?.caughtBy } ?? []
+var caughtBy: [ViolationKind: Int] = [:]
+var otherFailures: [UInt64] = []
 for seed in seeds {
-    var options = brokenName == nil && !CommandLine.arguments.contains("--hostile") ? SimulationOptions.sweep(seed: seed) : .hostile(seed: seed)
+    let hostile = brokenName != nil || focusName != nil || CommandLine.arguments.contains("--hostile")
+    var options = hostile ? SimulationOptions.hostile(seed: seed) : .sweep(seed: seed)
+    if let focusName { options.focus(on: focusName, broken: false) }
     options.trace = getenv("GREY_SIM_TRACE") != nil
     if let brokenName { options.breakOnPurpose(brokenName) }
     let report = Simulation(options: options).run()
     operations += report.operations
+    if brokenName != nil {
+        let caught = report.kinds.intersection(expectedKinds)
+        if caught.isEmpty {
+            if !report.passed { otherFailures.append(seed) }
+        } else {
+            if failed.isEmpty { print("first catch: \(report)") }
+            failed.append(seed)
+            for kind in caught { caughtBy[kind, default: 0] += 1 }
+        }
+        continue
+    }
     if !report.passed || seeds.count == 1 { print(report) }
     if !report.passed {
         failed.append(seed)
-        if brokenName != nil { break }
         let profile = CommandLine.arguments.contains("--hostile") ? " SIM_ARGS=--hostile" : ""
         print("replay: GREY_SEED=\(seed) make sim\(profile)   (add GREY_SIM_TRACE=1 to narrate it)")
     }
 }
 if let brokenName {
     let caught = !failed.isEmpty
-    print("broken variant \(brokenName): \(caught ? "caught by seed \(failed[0])" : "NOT caught in \(seeds.count) seeds")")
+    let kinds = caughtBy.sorted { $0.value > $1.value }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", ")
+    let rate = String(format: "%.1f", 100 * Double(failed.count) / Double(seeds.count))
+    print("broken variant \(brokenName): caught by \(failed.count) of \(seeds.count) seeds (\(rate)%)\(caught ? " — \(kinds); first seed \(failed[0])" : "")"
+        + (otherFailures.isEmpty ? "" : "; \(otherFailures.count) more seeds failed only in ways that do not count (stalls, undecided)"))
     print("broken-variant check: \(caught ? 1 : 0) passed, \(caught ? 0 : 1) failed")
     exit(caught ? 0 : 1)
 }
