@@ -44,10 +44,11 @@ test: build sim-build
 	  tail -2 .build/broken-$$variant.txt; [ $$status = 0 ] || exit 1; done
 	$(MAKE) --no-print-directory chaos-short chaos-broken fuzz-short
 
-## chaos-short: 30 s of kill -9, SIGSTOP and iptables partitions against 3 debug greyd
-## (partitions need root; without it they are left out, and the run says so)
+## chaos-short: 30 s of kill -9, SIGSTOP (with lease reads queued at paused leaders), leadership
+## transfers and SIGTERM hand-offs, and iptables partitions against 3 debug greyd, each node its own
+## unprivileged user (partitions and users need root; without it they are left out, and the run says so)
 chaos-short:
-	@faults=kill,pause,partition; [ "$$(id -u)" = 0 ] || { faults=kill,pause; echo "not root: chaos-short runs without partitions"; }; \
+	@faults=kill,pause,partition,transfer; [ "$$(id -u)" = 0 ] || { faults=kill,pause,transfer; echo "not root: chaos-short runs without partitions"; }; \
 	python3 tools/chaos.py --greyd .build/debug/greyd --nodes 3 --seconds 30 --seed 1 --faults $$faults
 
 ## chaos-broken: the chaos test must catch three deliberately broken builds (GREY_BROKEN at build
@@ -74,11 +75,11 @@ chaos-broken:
 	  --seconds 25 --faults shift --port 7412 --seed $$seed --expect-anomaly | grep -vE '^  client' && exit 0; \
 	  done; exit 1
 
-## chaos: the long run: CHAOS_SECONDS of faults per seed — kill, pause, partition, isolate and
-## shift — on 3 nodes (seeds 1-4), 5 nodes with membership changes too (seeds 5-8) and the same
+## chaos: the long run: CHAOS_SECONDS of faults per seed — kill, pause, partition, isolate,
+## shift and transfer — on 3 nodes (seeds 1-4), 5 nodes with membership changes too (seeds 5-8) and the same
 ## over TLS (seed 9), release greyd; 9 x 150 s = 22.5 minutes of faults by default
 CHAOS_SECONDS ?= 150
-CHAOS_FAULTS = kill,pause,partition,isolate,shift
+CHAOS_FAULTS = kill,pause,partition,isolate,shift,transfer
 chaos: setup sim-build
 	swift build -c release --product greyd
 	for seed in 1 2 3 4; do python3 tools/chaos.py --greyd .build/release/greyd --nodes 3 \

@@ -2,9 +2,12 @@
 """Chaos test, from outside the process as Jepsen would: real greyd processes on distinct
 loopback addresses (127.0.0.11, .12, ...), concurrent clients doing put, get, compare-and-swap
 and delete over a few keys with unique values, and a nemesis that mixes kill -9 + restart,
-SIGSTOP/SIGCONT pauses, iptables partitions between the node addresses (isolate: the
-leader cut off from the rest; shift: a follower cut off, then the cut moved to the leader)
-and (with --faults ...,membership) removing a member and joining a fresh one at its address.
+SIGSTOP/SIGCONT pauses (a paused leader is also sent lease reads, which wait in its socket
+until it resumes), iptables partitions between the node addresses (isolate: the leader cut
+off from the rest; shift: a follower cut off, then the cut moved to the leader), leadership
+transfers and SIGTERM hand-offs (transfer), and (with --faults ...,membership) removing a
+member and joining a fresh one at its address. Run as root, each node runs as its own
+unprivileged user (uid 60000 + slot), as a real deployment would.
 
 Every operation is recorded with when it was invoked and when (if ever) its answer came;
 `grey-sim --check-history` (the simulation's linearizability checker) judges the history.
@@ -14,7 +17,7 @@ values once caught up. A failing run keeps its directory: history.jsonl, nemesis
 each node's log, and the command that re-checks it.
 
 usage: python3 tools/chaos.py [--greyd .build/debug/greyd] [--checker .build/release/grey-sim]
-           [--nodes 3] [--seconds 60] [--seed 1] [--faults kill,pause,partition[,isolate][,shift][,membership]]
+           [--nodes 3] [--seconds 60] [--seed 1] [--faults kill,pause,partition[,isolate][,shift][,transfer][,membership]]
            [--expect-anomaly]   (for a deliberately broken build: pass only if it is caught)
 Needs root for iptables (partitions); always removes its rules, even when interrupted.
 """
@@ -113,7 +116,12 @@ class Node:
         log = open(os.path.join(self.root, f"node-{self.slot}.log"), "a")
         log.write(f"--- {time.strftime('%H:%M:%S')} starting node id {self.id} at {self.address}\n")
         log.flush()
-        self.process = subprocess.Popen([greyd], env=env, stdout=log, stderr=log)
+        command = [greyd]
+        if os.geteuid() == 0:
+            # Each node its own unprivileged user, as in a real deployment (greyd must not need root).
+            user = 60000 + self.slot
+            command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", os.path.abspath(greyd)]
+        self.process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         self.paused = False
 
     def signal(self, number):
@@ -151,7 +159,12 @@ class Cluster:
         """A cluster CA and one certificate naming every node address (tools/make-certs.sh)."""
         sans = ",".join(f"IP:127.0.0.{11 + slot}" for slot in range(self.args.nodes))
         script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "make-certs.sh")
-        subprocess.run([script, os.path.join(self.root, "certs"), f"node={sans}"], check=True, stdout=subprocess.DEVNULL)
+        directory = os.path.join(self.root, "certs")
+        subprocess.run([script, directory, f"node={sans}"], check=True, stdout=subprocess.DEVNULL)
+        # The nodes run as other users: they must be able to read the node key (a test cluster).
+        os.chmod(directory, 0o755)
+        for name in os.listdir(directory):
+            os.chmod(os.path.join(directory, name), 0o644)
 
     def certificate(self, name):
         return os.path.join(self.root, "certs", name)
@@ -296,10 +309,15 @@ def client_loop(number, cluster, recorder, keys, stop, seed):
             seen.pop(key, None)
 
 
+PAUSED_READER = 900  # client numbers of the nemesis's reads at paused leaders
+
+
 class Nemesis:
-    def __init__(self, cluster, firewall, faults, rng, log):
+    def __init__(self, cluster, firewall, faults, rng, log, recorder, keys):
         self.cluster, self.firewall, self.faults, self.rng, self.log = cluster, firewall, faults, rng, log
+        self.recorder, self.keys = recorder, keys
         self.counts = {fault: 0 for fault in faults}
+        self.lease_reads_answered = 0
 
     def target(self):
         """Half the time the leader (faults there matter most), else any node."""
@@ -328,13 +346,67 @@ class Nemesis:
 
     def pause(self, hold):
         node = self.target()
-        self.log(f"SIGSTOP node {node.id} ({node.address}) for {hold:.1f} s")
+        was_leader = self.cluster.leader() is node
+        self.log(f"SIGSTOP node {node.id} ({node.address}){' (the leader)' if was_leader else ''} for {hold:.1f} s")
         node.signal(signal.SIGSTOP)
         node.paused = True
-        time.sleep(max(hold, 0))
+        readers = []
+        if was_leader and hold >= 0.4:
+            # Lease reads sent to the paused ex-leader once the others have had time to elect
+            # and write: they wait in its socket, and on SIGCONT it must not answer them from
+            # a lease that ran out while it was stopped (the tick rule).
+            time.sleep(0.3)
+            for number in range(3):
+                reader = threading.Thread(target=self.lease_read, args=(node, hold + 2.0, number), daemon=True)
+                reader.start()
+                readers.append(reader)
+            time.sleep(max(hold - 0.3, 0))
+        else:
+            time.sleep(max(hold, 0))
         node.signal(signal.SIGCONT)
         node.paused = False
         self.log(f"SIGCONT node {node.id}")
+        for reader in readers:
+            reader.join()
+
+    def lease_read(self, node, timeout, number):
+        key = self.rng.choice(self.keys)
+        stub = kv_pb2_grpc.KVStub(self.cluster.channel(node.address))
+        invoked = now()
+        try:
+            response = stub.Get(kv_pb2.GetRequest(key=key.encode(), consistency=kv_pb2.READ_CONSISTENCY_LEASE), timeout=timeout)
+        except grpc.RpcError:
+            return  # a read that failed had no effect
+        found = response.value.decode() if response.found else None
+        self.recorder.record(PAUSED_READER + number, "get", key, invoked, now(), {"value": found}, consistency="lease")
+        self.lease_reads_answered += 1
+
+    def transfer(self, hold):
+        """Leadership moves while clients run: half the time by TransferLeadership to a random
+        follower, half the time by SIGTERM (greyd hands off before it exits), restarted after."""
+        leader = self.cluster.await_leader(3)
+        if leader is None:
+            self.log("transfer skipped: no leader")
+            return
+        if self.rng.random() < 0.5:
+            target = self.rng.choice([n for n in self.cluster.nodes if n is not leader])
+            stub = cluster_pb2_grpc.ClusterServiceStub(self.cluster.channel(leader.address))
+            try:
+                stub.TransferLeadership(cluster_pb2.TransferLeadershipRequest(target_id=target.id), timeout=2)
+                self.log(f"leadership transferred from node {leader.id} to node {target.id}")
+            except grpc.RpcError as error:
+                self.log(f"transfer from node {leader.id} to node {target.id} not done ({error.code().name})")
+            time.sleep(max(hold, 0))
+        else:
+            self.log(f"SIGTERM the leader, node {leader.id}: it hands off and exits; restart in {hold:.1f} s")
+            leader.signal(signal.SIGTERM)
+            try:
+                leader.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                leader.kill()
+            time.sleep(max(hold, 0))
+            leader.start(self.cluster.args.greyd, extra_env=self.cluster.env())
+            self.log(f"restarted node {leader.id}")
 
     def partition(self, hold):
         nodes = list(self.cluster.nodes)
@@ -511,9 +583,10 @@ def main():
     args = parser.parse_args()
 
     faults = [f for f in args.faults.split(",") if f]
-    unknown = set(faults) - {"kill", "pause", "partition", "isolate", "shift", "membership"}
+    known = {"kill", "pause", "partition", "isolate", "shift", "transfer", "membership"}
+    unknown = set(faults) - known
     if unknown:
-        raise SystemExit(f"unknown faults: {', '.join(sorted(unknown))} (known: kill, pause, partition, isolate, shift, membership)")
+        raise SystemExit(f"unknown faults: {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
     cuts = {"partition", "isolate", "shift"} & set(faults)
     if cuts and os.geteuid() != 0:
         raise SystemExit(f"{' and '.join(sorted(cuts))} need root (iptables rules on lo); run as root or leave them out of --faults")
@@ -522,6 +595,8 @@ def main():
             raise SystemExit(f"{path} is not built")
     root = args.out or tempfile.mkdtemp(prefix=f"grey-chaos-{args.seed}-")
     os.makedirs(root, exist_ok=True)
+    if os.geteuid() == 0:
+        os.chmod(root, 0o777)  # the nodes, each its own user, create their data directories here
     nemesis_log = open(os.path.join(root, "nemesis.log"), "w")
     started = time.time()
 
@@ -545,7 +620,7 @@ def main():
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupted)
-    nemesis = Nemesis(cluster, firewall, faults, rng, log)
+    nemesis = Nemesis(cluster, firewall, faults, rng, log, recorder, keys)
     try:
         if cuts:
             firewall.open()
@@ -588,7 +663,8 @@ def main():
         for entry in sorted(recorder.operations, key=lambda e: e["invoked"]):
             history.write(json.dumps(entry) + "\n")
     faults_done = ", ".join(f"{count} {name}" for name, count in nemesis.counts.items())
-    print(f"faults: {faults_done}; write-once keys acknowledged: {len(recorder.write_once)}", flush=True)
+    print(f"faults: {faults_done}; write-once keys acknowledged: {len(recorder.write_once)}; "
+          f"lease reads answered by paused leaders: {nemesis.lease_reads_answered}", flush=True)
     checked = subprocess.run([args.checker, "--check-history", history_path], stdout=subprocess.PIPE, text=True)
     print(checked.stdout, end="")
     if checked.returncode == 2:

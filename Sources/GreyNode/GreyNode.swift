@@ -92,10 +92,6 @@ public actor GreyNode {
         raftConfig.electionTimeoutTicks = configuration.electionTimeoutTicks
         raftConfig.heartbeatIntervalTicks = configuration.heartbeatIntervalTicks
         raftConfig.maxClockDrift = configuration.maxClockDrift
-        #if GREY_BROKEN_LEASE_DURING_TRANSFER
-        // The deliberately broken build for the lease tests: lease reads go on after TimeoutNow.
-        raftConfig.brokenVariants.insert(.leaseDuringTransfer)
-        #endif
         #if GREY_BROKEN_VOTE_ANY_LOG
         // The deliberately broken build for the chaos test (`make chaos-broken`): votes are
         // granted without the §5.4.1 check that the candidate's log is up to date.
