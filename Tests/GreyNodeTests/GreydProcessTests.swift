@@ -24,7 +24,7 @@ final class GreydCluster: @unchecked Sendable {
 
     /// Starts `count` nodes; with `restoringFrom`, each node's directory is first seeded from
     /// that backup by `greyctl snapshot restore`.
-    init(count: Int, settings: [String: String] = [:], restoringFrom backup: String? = nil, unprivileged: Bool = false) throws {
+    init(count: Int, settings: [String: String] = [:], restoringFrom backup: String? = nil, unprivileged: Bool = true) throws {
         self.count = count
         self.settings = settings
         self.unprivileged = unprivileged && getuid() == 0
@@ -41,6 +41,14 @@ final class GreydCluster: @unchecked Sendable {
                 try restore.run()
                 restore.waitUntilExit()
                 guard restore.terminationStatus == 0 else { throw GRPCStatus(.internal, "greyctl snapshot restore failed for node \(node)") }
+                if self.unprivileged {
+                    // Restored by root, as an operator might; handed to the node's own user.
+                    let chown = Process()
+                    chown.executableURL = URL(fileURLWithPath: "/bin/chown")
+                    chown.arguments = ["-R", "\(60_000 + node):\(60_000 + node)", directory.appendingPathComponent("node-\(node)").path]
+                    try chown.run()
+                    chown.waitUntilExit()
+                }
             }
         }
         for node in 0..<count { try start(node) }

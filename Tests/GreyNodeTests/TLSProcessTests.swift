@@ -15,6 +15,8 @@ extension GreydProcessTests {
         #expect(made.status == 0, "\(made.output)")
         let rogueMade = try await runProcess(script, [rogue.path, "node=IP:127.0.0.1"])
         #expect(rogueMade.status == 0, "\(rogueMade.output)")
+        // The nodes run as users of their own (GreydCluster): let them read the test keys.
+        _ = try await runProcess("chmod", ["-R", "a+rX", directory.path])
         return (cluster, rogue)
     }
 
