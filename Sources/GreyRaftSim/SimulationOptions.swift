@@ -160,7 +160,7 @@ public struct SimulationOptions: Sendable {
         options.clients = 8
         options.faultPhaseMs = 2_500
         options.healPhaseMs = 1_500
-        options.membershipChanges = false
+        options.membershipChanges = true  // the operator adds, promotes and removes under leader-targeted chaos too
         options.leaderTargetedFaults = true
         options.dropRate = [0.0, 0.1, 0.25][Int(random.next() % 3)]
         options.nemesisIntervalMs = 40...160

@@ -55,8 +55,8 @@ public final class RaftStorage: @unchecked Sendable {
 
     /// Opens the store in `directory`, creating it for a new node. Refuses a directory
     /// written by another node id, or one whose log has a gap.
-    public init(directory: String, nodeID: NodeID) throws(StorageError) {
-        database = try RocksDB(path: directory, columnFamilies: Self.families, createIfMissing: true)
+    public init(directory: String, nodeID: NodeID, statistics: Bool = false) throws(StorageError) {
+        database = try RocksDB(path: directory, columnFamilies: Self.families, createIfMissing: true, statistics: statistics)
         self.directory = directory
         if let stamped = try database.get("meta", Self.nodeIDKey) {
             let owner = Self.decodeUInt64(stamped)
@@ -89,6 +89,10 @@ public final class RaftStorage: @unchecked Sendable {
             throw .corrupted("\(directory) has no node identity: not a Grey data directory, or damaged")
         }
     }
+
+    /// How many times the write-ahead log was synced (opened with `statistics` only): what a
+    /// test counts to know a write that must be durable really was synced.
+    public func walSyncs() -> Int? { database.walSyncs() }
 
     /// The durable term, vote and commit index; nil for a node that has never written one.
     public func hardState() throws(StorageError) -> HardState? {

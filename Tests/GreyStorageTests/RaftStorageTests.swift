@@ -44,6 +44,22 @@ struct RaftStorageTests {
         }
     }
 
+    @Test("entries, a vote or a new term are synced before persist returns; a commit index alone is not (a missing fsync fails here)")
+    func syncedWhenItMustBe() throws {
+        try Self.withDirectory { directory in
+            let storage = try RaftStorage(directory: directory, nodeID: 1, statistics: true)
+            let start = try #require(storage.walSyncs(), "RocksDB statistics are not available")
+            try storage.persist(Self.ready(entries: Self.entries(1...3, term: 1), hardState: HardState(term: 1, commit: 0)))
+            #expect(storage.walSyncs() == start + 1, "log entries must be synced before they are acknowledged")
+            var vote = Self.ready(hardState: HardState(term: 2, votedFor: 0, commit: 0))
+            vote.termOrVoteChanged = true
+            try storage.persist(vote)
+            #expect(storage.walSyncs() == start + 2, "a vote must be synced before it is granted")
+            try storage.persist(Self.ready(hardState: HardState(term: 2, votedFor: 0, commit: 3)))
+            #expect(storage.walSyncs() == start + 2, "a commit index that moved alone is not synced (etcd's rule)")
+        }
+    }
+
     @Test("a conflicting suffix is replaced in the same write as the new entries")
     func truncation() throws {
         try Self.withDirectory { directory in
