@@ -66,8 +66,9 @@ final class GreydCluster: @unchecked Sendable {
         return process
     }
 
-    /// Waits (up to `limit`) until a greyd on `port` leads its own one-node cluster.
-    static func waitUntilServing(port: Int, within limit: Duration = .seconds(10)) async throws {
+    /// Waits (up to `limit`, generous for the same reason as `waitForLeader`) until a greyd on
+    /// `port` leads its own one-node cluster.
+    static func waitUntilServing(port: Int, within limit: Duration = .seconds(30)) async throws {
         let channel = try GRPCChannel(target: "127.0.0.1:\(port)")
         defer { Task { await channel.close() } }
         let deadline = ContinuousClock.now + limit
@@ -102,13 +103,24 @@ final class GreydCluster: @unchecked Sendable {
         environment["GREY_DATA_DIR"] = directory.appendingPathComponent("node-\(node)").path
         process.environment = environment
         let log = directory.appendingPathComponent("node-\(node).log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()
         process.standardError = handle
         process.standardOutput = handle
         try process.run()
         processes[node] = process
+    }
+
+    /// Waits until node `node`'s log contains `text` (an event the test waits for instead of a sleep).
+    func waitForLog(_ node: Int, containing text: String, within limit: Duration = .seconds(30)) async throws {
+        let path = directory.appendingPathComponent("node-\(node).log").path
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if let log = try? String(contentsOfFile: path, encoding: .utf8), log.contains(text) { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw GRPCStatus(.deadlineExceeded, "node \(node) never logged '\(text)' within \(limit)")
     }
 
     func kill(_ node: Int, signal: Int32 = SIGKILL) {
@@ -125,8 +137,10 @@ final class GreydCluster: @unchecked Sendable {
 
     func channel(_ node: Int) throws -> GRPCChannel { try GRPCChannel(target: address(node), tls: clientTLS) }
 
-    /// Polls until some live node reports a leader that every live node agrees on.
-    func waitForLeader(within limit: Duration = .seconds(10)) async throws -> Int {
+    /// Polls until some live node reports a leader that every live node agrees on. The bound is
+    /// for something that must happen, not a measure of speed: when `swift test` starts, every
+    /// suite starts at once on two cores, and a debug greyd has taken over 10 s to listen.
+    func waitForLeader(within limit: Duration = .seconds(30)) async throws -> Int {
         let deadline = ContinuousClock.now + limit
         var seen: [String] = []
         while ContinuousClock.now < deadline {
@@ -199,7 +213,11 @@ struct GreydProcessTests {
             }
         }
         let failover = try #require(acknowledgedAfter, "no write was acknowledged within 5 s of killing the leader")
-        #expect(failover < .seconds(1), "first acknowledged write \(failover) after kill -9")
+        // From the settings, not from a stopwatch: followers notice within 2 election timeouts
+        // (150 ms randomised up to 2x), pre-vote and vote take a round trip each, and a debug build
+        // beside CPU-bound suites runs several times slower than greyd does. bench/failover.py
+        // measures the real figure (median ~200 ms, release build).
+        #expect(failover < .milliseconds(300) * 8, "first acknowledged write \(failover) after kill -9")
         try cluster.start(leader)
         _ = try await cluster.waitForLeader()
         var caughtUp = false

@@ -102,7 +102,8 @@ extension GreydProcessTests {
 
         // A greyd with a rogue certificate cannot join; one with the cluster's can.
         try cluster.start(3, joining: follower, extra: Self.tlsSettings(rogue, ca: certs))
-        try await Task.sleep(for: .seconds(3))
+        // The event to wait for: the member refused the rogue joiner's handshake.
+        try await cluster.waitForLog(3, containing: "TLSV1_ALERT_UNKNOWN_CA")
         #expect(try await memberIDs(cluster, via: leader) == [0, 1, 2], "a rogue-certificate node joined")
         cluster.kill(3)
         try? FileManager.default.removeItem(at: cluster.directory.appendingPathComponent("node-3"))

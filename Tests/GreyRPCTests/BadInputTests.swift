@@ -119,8 +119,9 @@ struct BadInputTests {
         let server = try await TestServer.start()
         let channel = try GRPCChannel(target: server.target)
         let call = Task { try await channel.call(KVMethods.get, GetRequest(key: Array("slow".utf8))) }
-        for _ in 0..<100 where server.server.statistics.openConnections == 0 { try await Task.sleep(for: .milliseconds(10)) }
-        try await Task.sleep(for: .milliseconds(100))  // let the request reach its handler
+        // Wait for the handler to be running (an event, not a guess of how long it takes).
+        for _ in 0..<1_000 where await server.store.slowCallsEntered == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        try #require(await server.store.slowCallsEntered == 1, "the slow handler never started")
         await channel.close()
         #expect(await (try? call.value) == nil)
         for _ in 0..<100 where await server.store.cancelledCalls == 0 { try await Task.sleep(for: .milliseconds(10)) }

@@ -10,6 +10,12 @@ actor MemoryKV {
     private(set) var appliedIndex: UInt64 = 0
     /// Handlers that saw their task cancelled (deadline passed or client gone).
     private(set) var cancelledCalls = 0
+    /// Handlers of the "slow" key that have started: a test waits for this, not for a guess of time.
+    private(set) var slowCallsEntered = 0
+
+    func noteSlowCallEntered() {
+        slowCallsEntered += 1
+    }
 
     func noteCancelledCall() {
         cancelledCalls += 1
@@ -56,6 +62,7 @@ enum TestServices {
         router.register(KVMethods.get) { request, _ in
             switch String(decoding: request.key, as: UTF8.self) {
             case "slow":
+                await store.noteSlowCallEntered()
                 do {
                     try await Task.sleep(for: .seconds(60))  // cancelled by the deadline or a vanished client
                 } catch {

@@ -68,6 +68,13 @@ struct ScriptedInteractionTests {
         }
     }
 
+    @Test("the scripts are there: a missing or emptied testdata folder fails instead of replaying nothing")
+    func scriptsExist() {
+        let names = InteractionScript.all().map(\.name)
+        #expect(Set(names).isSuperset(of: ["figure8.txt", "membership.txt", "prevote.txt", "transfer.txt"]), "found \(names)")
+        #expect(InteractionScript.all().allSatisfy { !$0.blocks.isEmpty }, "an empty script replays nothing")
+    }
+
     @Test("Figure 8 with commit-by-counting switched on: the same script ends in a safety violation")
     func figure8CatchesOldTermCommit() {
         let script = InteractionScript.load("figure8.txt")
