@@ -302,6 +302,7 @@ struct GreydProcessTests {
         #expect(written, "no write was accepted with three of five nodes up")
         let read = try await cluster.channel(followers[3]).call(KVMethods.get, GetRequest(key: Array("k0".utf8)), timeout: .seconds(2))
         #expect(read.header?.hasLeader == true)
+        #expect(read.found && read.value == [1], "the write acknowledged with two nodes down reads back")
         cluster.kill(followers[2])
         let refused = await #expect(throws: GRPCStatus.self) {
             try await cluster.channel(survivor).call(KVMethods.put, PutRequest(key: [9], value: [9]), timeout: .seconds(2))

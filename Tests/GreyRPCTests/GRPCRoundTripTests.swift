@@ -116,6 +116,9 @@ struct GRPCRoundTripTests {
         // A loose bound on purpose: the handler sleeps 60 s, and the test process shares two
         // cores with CPU-bound simulation suites that can hold the task pool for seconds.
         #expect(ContinuousClock.now - started < .seconds(30), "the 60 s handler was waited for")
+        // The title's second half: the handler itself was cancelled, not left sleeping.
+        for _ in 0..<1_000 where await server.store.cancelledCalls == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await server.store.cancelledCalls == 1, "the handler kept running after its deadline")
         await channel.close()
         try await server.stop()
     }
