@@ -112,6 +112,25 @@ final class GreydCluster: @unchecked Sendable {
         processes[node] = process
     }
 
+    /// Waits until every running node has applied what the leader had committed when this was
+    /// called. After it, a stale read on each node shows that node's own copy; a linearizable
+    /// read on a follower would be forwarded to the leader and never look at the follower's data.
+    func waitUntilAllApplied(within limit: Duration = .seconds(30)) async throws {
+        let leader = try await waitForLeader(within: limit)
+        let target = try await channel(leader).call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .seconds(2)).commitIndex
+        let deadline = ContinuousClock.now + limit
+        for node in processes.keys.sorted() {
+            while true {
+                let status = try? await channel(node).call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .milliseconds(500))
+                if let status, status.appliedIndex >= target { break }
+                guard ContinuousClock.now < deadline else {
+                    throw GRPCStatus(.deadlineExceeded, "node \(node) did not apply through \(target) within \(limit)")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
     /// Waits until node `node`'s log contains `text` (an event the test waits for instead of a sleep).
     func waitForLog(_ node: Int, containing text: String, within limit: Duration = .seconds(30)) async throws {
         let path = directory.appendingPathComponent("node-\(node).log").path
@@ -176,8 +195,10 @@ struct GreydProcessTests {
         let follower = (leader + 1) % 3
         let put = try await cluster.channel(follower).call(KVMethods.put, PutRequest(key: Array("test-key".utf8), value: Array("test-value".utf8)), timeout: .seconds(5))
         #expect(put.header?.leaderID == UInt64(leader))
+        // Each node's own copy, not the leader's three times over.
+        try await cluster.waitUntilAllApplied()
         for node in 0..<3 {
-            let got = try await cluster.channel(node).call(KVMethods.get, GetRequest(key: Array("test-key".utf8)), timeout: .seconds(5))
+            let got = try await cluster.channel(node).call(KVMethods.get, GetRequest(key: Array("test-key".utf8), consistency: .stale), timeout: .seconds(5))
             #expect(got.found && got.value == Array("test-value".utf8), "node \(node)")
         }
     }
