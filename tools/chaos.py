@@ -171,6 +171,8 @@ class Cluster:
 
     def env(self):
         settings = {"GREY_ELECTION_TIMEOUT": self.args.election_timeout, "GREY_LOG_LEVEL": "info"}
+        if self.args.snapshot_entries:
+            settings["GREY_SNAPSHOT_ENTRIES"] = str(self.args.snapshot_entries)
         if self.args.tls:
             settings.update(GREY_TLS_CERT=self.certificate("node.pem"), GREY_TLS_KEY=self.certificate("node.key"),
                             GREY_TLS_CA=self.certificate("ca.pem"))
@@ -580,6 +582,9 @@ def main():
     parser.add_argument("--out", help="directory for the run (default: a new one under /tmp)")
     parser.add_argument("--keep", action="store_true", help="keep the run's directory even when it passes")
     parser.add_argument("--expect-anomaly", action="store_true", help="a broken build: exit 0 only if the run finds an anomaly")
+    parser.add_argument("--snapshot-entries", type=int, help="compact every N applied entries (GREY_SNAPSHOT_ENTRIES), so nodes that "
+                        "fall behind catch up by snapshot while the faults go on")
+    parser.add_argument("--expect-snapshots", action="store_true", help="fail unless some node installed a snapshot during the run")
     args = parser.parse_args()
 
     faults = [f for f in args.faults.split(",") if f]
@@ -657,6 +662,15 @@ def main():
     finally:
         firewall.close()
         cluster.close()
+
+    installs = 0
+    for name in os.listdir(root):
+        if name.startswith("node-") and name.endswith(".log"):
+            with open(os.path.join(root, name), errors="replace") as node_log:
+                installs += sum(1 for line in node_log if "installed a snapshot at index" in line)
+    print(f"snapshots installed by followers during the run: {installs}", flush=True)
+    if args.expect_snapshots and installs == 0:
+        problems.append("no node installed a snapshot: the run did not exercise catching up by snapshot")
 
     history_path = os.path.join(root, "history.jsonl")
     with open(history_path, "w") as history:

@@ -119,7 +119,10 @@ extension Simulation {
             violation(.stateMachineSafety, "\(node.id) applied \(entry) = \(entry.payload) where another node applied \(earlier.payload)")
         }
         appliedEntries[entry.index] = entry
-        if case .config(.remove(let removed), _) = entry.payload, node.raft?.role == .leader { removedNodes.insert(removed) }
+        // The operator stops a removed server once its removal has committed (any node applying
+        // it shows that), as one would stop its process: left running, a server that never
+        // learned it was removed would keep calling elections.
+        if case .config(.remove(let removed), _) = entry.payload { removedNodes.insert(removed) }
         guard let applied = node.disk.machine.apply(entry) else {
             node.proposals[entry.index].map { fail($0.operation) }
             node.proposals[entry.index] = nil
