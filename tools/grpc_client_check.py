@@ -13,27 +13,9 @@ import sys
 import grpc
 
 from grey_proto import load
+from grpc_checks import check, expect_status, results
 
 kv, cl, kv_grpc, cl_grpc = load()
-results = {"passed": 0, "failed": 0}
-
-
-def check(name, condition, detail=""):
-    if condition:
-        results["passed"] += 1
-    else:
-        results["failed"] += 1
-        print(f"FAIL {name} {detail}")
-
-
-def expect_status(name, code, call, message_part=None):
-    try:
-        call()
-    except grpc.RpcError as error:
-        ok = error.code() == code and (message_part is None or message_part in (error.details() or ""))
-        check(name, ok, f"got {error.code()} {error.details()!r}, want {code} containing {message_part!r}")
-        return
-    check(name, False, f"call succeeded, want {code}")
 
 
 def main():

@@ -95,16 +95,8 @@ public struct SimulationOptions: Sendable {
         case "commit-old-term":
             if broken { brokenVariants.insert(.commitOldTermByCount) }
         case "forget-vote":
-            // Check-quorum's startup guard (a restarted node waits an election timeout before
-            // voting) hides most double votes; without it the lost vote must show.
             if broken { brokenVariants.insert(.forgetVote) }
-            checkQuorum = false
-            preVote = false
-            // Elections again and again, voters crashing right after granting and back at once,
-            // while the election they voted in is still going on.
-            faultMenu = ["crash-leader", "crash-leader", "pause-leader", "heal-links"]
-            crashAfterVoteRate = 0.6
-            restartDelayMs = 1...8
+            electionsWithVotersCrashing()
         case "read-without-quorum":
             // One key, and the leader cut off again and again while the rest elect and write.
             if broken { brokenVariants.insert(.readIndexWithoutQuorum) }
@@ -129,14 +121,8 @@ public struct SimulationOptions: Sendable {
             keys = 2  // one key piles up too many writes of unknown outcome for the checker
             faultMenu = ["pause-leader", "pause-leader", "heal-links"]
         case "ack-before-fsync":
-            // Crashes right after votes and new leaders' first writes, without the guards
-            // (pre-vote, check-quorum's wait after a restart) that hide a forgotten vote.
             if broken { ackBeforeFsync = true }
-            checkQuorum = false
-            preVote = false
-            faultMenu = ["crash-leader", "crash-leader", "pause-leader", "heal-links"]
-            crashAfterVoteRate = 0.6
-            restartDelayMs = 1...8
+            electionsWithVotersCrashing()
         case "unsynced-entries":
             // Power losses only, again and again, on leaders and followers alike.
             if broken { entriesUnsynced = true }
@@ -148,6 +134,17 @@ public struct SimulationOptions: Sendable {
             membershipChanges = true
         default: preconditionFailure("unknown broken variant \(name)")
         }
+    }
+
+    /// Elections again and again, voters crashing right after granting a vote and back at once,
+    /// while the election they voted in is still going on — without the guards that hide a
+    /// forgotten vote (pre-vote; check-quorum's wait of an election timeout after a restart).
+    private mutating func electionsWithVotersCrashing() {
+        checkQuorum = false
+        preVote = false
+        faultMenu = ["crash-leader", "crash-leader", "pause-leader", "heal-links"]
+        crashAfterVoteRate = 0.6
+        restartDelayMs = 1...8
     }
 
     /// Leader-targeted chaos on one hot key: the profile the broken-variant checks run, where
