@@ -60,9 +60,15 @@ extension GreydProcessTests {
         let status = try await cluster.channel(leader).call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .seconds(1))
         #expect(status.snapshotIndex > 100, "the leader did not compact its log: snapshot index \(status.snapshotIndex)")
 
+        // Writers keep going while the follower restarts and installs: the snapshot it is sent
+        // is taken under load, and the entries after it must follow.
+        async let during = writeKeys(cluster, via: leader, prefix: "d", count: 400, parallel: 4)
         try cluster.start(lagging)
+        let writtenDuring = try await during
+        #expect(writtenDuring.count == 400, "writes failed while a follower caught up: \(400 - writtenDuring.count)")
         #expect(try await waitUntil(cluster, node: lagging, holds: "s399"))
-        #expect(try await missingKeys(keys, on: cluster, node: lagging, consistency: .stale) == [])
+        try await cluster.waitUntilAllApplied()
+        #expect(try await missingKeys(keys + writtenDuring, on: cluster, node: lagging, consistency: .stale) == [])
         let log = try String(contentsOf: cluster.directory.appendingPathComponent("node-\(lagging).log"), encoding: .utf8)
         #expect(log.contains("installed a snapshot"), "the restarted follower caught up without a snapshot:\n\(log)")
 
