@@ -320,21 +320,28 @@ class Nemesis:
         self.recorder, self.keys = recorder, keys
         self.counts = {fault: 0 for fault in faults}
         self.lease_reads_answered = 0
+        self.first_round = False
 
     def target(self):
-        """Half the time the leader (faults there matter most), else any node."""
-        if self.rng.random() < 0.5:
+        """Half the time the leader (faults there matter most), else any node; always the
+        leader during the first round of faults."""
+        if self.first_round or self.rng.random() < 0.5:
             leader = self.cluster.leader()
             if leader is not None:
                 return leader
         return self.rng.choice(self.cluster.nodes)
 
     def run(self, until):
+        # Every fault once first (on the leader where it takes a target), so even a short run
+        # exercises each kind; then at random.
+        first = list(self.faults)
+        self.rng.shuffle(first)
         while time.time() < until:
             time.sleep(self.rng.uniform(0.5, 1.5))
             if time.time() >= until:
                 break
-            fault = self.rng.choice(self.faults)
+            self.first_round = bool(first)
+            fault = first.pop() if first else self.rng.choice(self.faults)
             getattr(self, fault)(min(until - time.time(), self.rng.uniform(0.3, 2.5)))
             self.counts[fault] += 1
 
