@@ -107,7 +107,8 @@ proto:
 	cp $$tmp/grey/v1/*.pb-c.h Sources/GreyProto/include/grey/v1/ && rm -rf $$tmp && \
 	echo "regenerated Sources/GreyProto from Protos/"
 
-## vectors: rewrite the golden wire vectors in data/vectors with Python protobuf
+## vectors: write golden wire vectors for new samples in data/vectors with Python protobuf
+## (append-only: an existing golden is never replaced; a test fails if one would change)
 vectors: setup
 	python3 tools/wire_vectors.py write data/vectors
 

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Golden wire vectors shared with the Swift tests (Tests/GreyWireTests/WireVectorTests.swift).
 
-  wire_vectors.py write DIR   encode every sample with Python protobuf into DIR/NAME.bin
-  wire_vectors.py check DIR   decode DIR/NAME.bin (written by Swift) and compare with the sample
+  wire_vectors.py write DIR    encode each sample that has no golden yet into DIR/NAME.bin
+  wire_vectors.py verify DIR   encode every sample and compare with its committed golden
+  wire_vectors.py check DIR    decode DIR/NAME.bin (written by Swift) and compare with the sample
 
 The samples here and in WireVectorSamples.swift must describe the same messages; each side
 decodes the other's bytes, so a field mapped wrongly on either side shows up as a mismatch.
+Goldens are append-only: `write` never replaces one, and `verify` fails when today's encoding
+of a sample differs from its committed bytes — a renumbered or retyped field changes the
+bytes on the wire, and clients built from the old protos would misread them.
 """
 import os
 import sys
@@ -73,20 +77,49 @@ def samples():
         "config_change": cl.ConfigChange(kind=cl.ConfigChange.KIND_REMOVE, node_id=7, address="node-7.example:5007",
                                          result=cl.Configuration(members=members()[:2])),
         "transfer_request": cl.TransferLeadershipRequest(target_id=2),
+        # Every message with every field set to something other than its default:
+        "delete_request": kv.DeleteRequest(key=b"gone\x00"),
+        "cas_request_absent": kv.CompareAndSwapRequest(key=b"fresh", expected_value=b"ignored", expect_absent=True,
+                                                       new_value=b"first"),
+        "request_vote_transfer": cl.RequestVoteRequest(term=10, candidate_id=3, last_log_index=301, last_log_term=9,
+                                                       pre_vote=True, leadership_transfer=True),
+        "append_entries_response_ok": cl.AppendEntriesResponse(term=5, success=True, follower_id=2, match_index=164,
+                                                               conflict_index=1, conflict_term=1, last_log_index=164,
+                                                               read_context=10),
+        "timeout_now_response": cl.TimeoutNowResponse(term=12),
+        "leave_response": cl.LeaveClusterResponse(header=header(), members=members()[:2]),
+        "promote_request": cl.PromoteMemberRequest(node_id=7),
+        "promote_response": cl.PromoteMemberResponse(header=header(), members=members()),
+        "transfer_response": cl.TransferLeadershipResponse(header=header()),
     }
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("write", "check"):
+    if len(sys.argv) != 3 or sys.argv[1] not in ("write", "verify", "check"):
         sys.exit(__doc__)
     command, directory = sys.argv[1], sys.argv[2]
     passed = failed = 0
     for name, message in sorted(samples().items()):
         path = os.path.join(directory, name + ".bin")
-        if command == "write":
-            with open(path, "wb") as f:
-                f.write(message.SerializeToString(deterministic=True))
-            passed += 1
+        encoded = message.SerializeToString(deterministic=True)
+        if command in ("write", "verify"):
+            if os.path.exists(path):
+                with open(path, "rb") as f:
+                    golden = f.read()
+                if golden == encoded:
+                    passed += 1
+                else:
+                    print(f"FAIL {name}: today's encoding differs from the committed golden (goldens are append-only: "
+                          f"a changed field number or type breaks every client built from the old protos)")
+                    failed += 1
+            elif command == "write":
+                with open(path, "wb") as f:
+                    f.write(encoded)
+                print(f"new golden {name}.bin")
+                passed += 1
+            else:
+                print(f"FAIL {name}: no golden yet (make vectors writes it)")
+                failed += 1
             continue
         try:
             with open(path, "rb") as f:

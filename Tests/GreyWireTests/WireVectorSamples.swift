@@ -82,5 +82,22 @@ enum WireVectorSamples {
             "config_change",
             ConfigChange(kind: .remove, nodeID: 7, address: "node-7.example:5007", result: Configuration(members: Array(members.prefix(2))))),
         WireSample("transfer_request", TransferLeadershipRequest(targetID: 2)),
+        // Every message with every field set to something other than its default:
+        WireSample("delete_request", DeleteRequest(key: Array("gone".utf8) + [0])),
+        WireSample(
+            "cas_request_absent",
+            CompareAndSwapRequest(key: Array("fresh".utf8), expectedValue: Array("ignored".utf8), expectAbsent: true, newValue: Array("first".utf8))),
+        WireSample(
+            "request_vote_transfer",
+            RequestVoteRequest(term: 10, candidateID: 3, lastLogIndex: 301, lastLogTerm: 9, preVote: true, leadershipTransfer: true)),
+        WireSample(
+            "append_entries_response_ok",
+            AppendEntriesResponse(
+                term: 5, success: true, followerID: 2, matchIndex: 164, conflictIndex: 1, conflictTerm: 1, lastLogIndex: 164, readContext: 10)),
+        WireSample("timeout_now_response", TimeoutNowResponse(term: 12)),
+        WireSample("leave_response", LeaveClusterResponse(header: header, members: Array(members.prefix(2)))),
+        WireSample("promote_request", PromoteMemberRequest(nodeID: 7)),
+        WireSample("promote_response", PromoteMemberResponse(header: header, members: members)),
+        WireSample("transfer_response", TransferLeadershipResponse(header: header)),
     ]
 }
