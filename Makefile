@@ -45,12 +45,13 @@ test: build sim-build
 	$(MAKE) --no-print-directory chaos-short chaos-broken fuzz-short
 
 ## chaos-short: 30 s of kill -9, SIGSTOP (with lease reads queued at paused leaders), leadership
-## transfers and SIGTERM hand-offs, and iptables partitions against 3 debug greyd, each node its own
+## transfers and SIGTERM hand-offs, iptables partitions and membership changes (a follower removed,
+## a fresh node joined at its address) against 3 debug greyd, each node its own
 ## unprivileged user (partitions and users need root; without it they are left out, and the run says so);
 ## the log compacted every 50 entries, so restarted nodes catch up by snapshot under load (the run
 ## fails if none did)
 chaos-short:
-	@faults=kill,pause,partition,transfer; [ "$$(id -u)" = 0 ] || { faults=kill,pause,transfer; echo "not root: chaos-short runs without partitions"; }; \
+	@faults=kill,pause,partition,transfer,membership; [ "$$(id -u)" = 0 ] || { faults=kill,pause,transfer,membership; echo "not root: chaos-short runs without partitions"; }; \
 	python3 tools/chaos.py --greyd .build/debug/greyd --nodes 3 --seconds 30 --seed 1 --faults $$faults \
 	  --snapshot-entries 50 --expect-snapshots
 
