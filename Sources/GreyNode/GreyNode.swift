@@ -107,8 +107,7 @@ public actor GreyNode {
     /// makes sure ticks are delivered while nothing else happens; any input delivers the ticks
     /// due before it is handled (`ClockedRaftNode`).
     public func start() {
-        let (seconds, attoseconds) = NodeConfiguration.tick.components
-        let interval = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        let interval = TimeAmount(NodeConfiguration.tick)
         ticker = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] _ in
             self?.assumeIsolated { $0.tick() }
         }

@@ -54,8 +54,8 @@ public final class GRPCServer: Sendable {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            // Nagle off (a TCP-level option: `.socketOption(.tcp_nodelay)` would set SO_DEBUG at the
-            // socket level, which fails for every user but root and closes each connection).
+            // Nagle off, at the TCP level: the same option number at the socket level is SO_DEBUG,
+            // which fails for every user but root and closes each connection.
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             // One read per connection per loop turn: with thousands of streams in flight a turn stays
             // short, so the Raft heartbeat timer on the same loop is not starved into an election.

@@ -23,7 +23,6 @@ extension RaftStorage {
         try view.get("state", appliedKey).map { LogIndex(decodeUInt64($0)) } ?? 0
     }
 
-    /// Where a snapshot arriving from the leader is written before it is installed.
     /// Where a snapshot being received is written: one file per snapshot, so a second transfer
     /// never truncates a file the first one is still installing from.
     public func incomingSnapshotPath(index: UInt64, term: UInt64) -> String {
@@ -33,7 +32,8 @@ extension RaftStorage {
     static let incomingPrefix = "snapshot.incoming."
 
     /// Removes snapshot files left by transfers a stop interrupted (after any interrupted
-    /// install was finished from its file).
+    /// install was finished from its file), including the single `snapshot.incoming` file
+    /// earlier versions wrote.
     func removeLeftoverIncomingSnapshots() {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
         for name in names where name.hasPrefix(Self.incomingPrefix) || name == "snapshot.incoming" {

@@ -7,10 +7,8 @@ extension RaftNode {
     @discardableResult
     public mutating func proposeConfigChange(_ change: ConfigChange) throws(RaftError) -> LogIndex {
         try checkCanPropose()
-        let ownTermCommitted = log.term(at: commitIndex) == term || config.brokenVariants.contains(.configChangeBeforeNoop)
-        guard pendingConfigIndex <= commitIndex || config.brokenVariants.contains(.configChangeBeforeNoop), ownTermCommitted else {
-            throw .configChangeInProgress
-        }
+        let guarded = !config.brokenVariants.contains(.configChangeBeforeNoop)
+        guard !guarded || (pendingConfigIndex <= commitIndex && log.term(at: commitIndex) == term) else { throw .configChangeInProgress }
         if let refusal = configuration.refusal(of: change) { throw .invalidConfigChange(refusal) }
         if case .promote(let learner) = change, let match = progress[learner]?.match, match < commitIndex {
             // A voter that is far behind counts toward the quorum but cannot help commit: with
