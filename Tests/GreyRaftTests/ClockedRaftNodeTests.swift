@@ -8,8 +8,8 @@ struct ClockedRaftNodeTests {
     static let tick: Duration = .milliseconds(10)
 
     /// Node 0 of `LeaseTests.cluster()` behind a clock, holding a fresh lease at time `start`.
-    static func leaderWithLease(start: Duration) -> (ClockedRaftNode, [RaftNode]) {
-        var nodes = LeaseTests.cluster()
+    static func leaderWithLease(start: Duration, broken: BrokenVariants = []) -> (ClockedRaftNode, [RaftNode]) {
+        var nodes = LeaseTests.cluster(broken: broken)
         LeaseTests.renewLease(&nodes)
         return (ClockedRaftNode(nodes[0], tickInterval: tick, now: start), nodes)
     }
@@ -25,6 +25,14 @@ struct ClockedRaftNodeTests {
         leader.readIndex(requestID: 2, lease: true, at: start + .milliseconds(205))
         #expect(leader.takeReady().readStates.isEmpty, "the lease ran out during the stall")
         #expect(leader.ticksDelivered == 20)
+    }
+
+    @Test("the broken variant (input first, ticks later) serves that read from an expired lease")
+    func inputBeforeTicksServesExpiredLease() {
+        let start: Duration = .seconds(100)
+        var (leader, _) = Self.leaderWithLease(start: start, broken: .inputBeforeTicks)
+        leader.readIndex(requestID: 2, lease: true, at: start + .milliseconds(205))
+        #expect(leader.takeReady().readStates.map(\.requestID) == [2], "the stale read this rule exists to refuse")
     }
 
     @Test("a message after a stall: a leader that heard from nobody for an election timeout steps down before handling it")

@@ -18,6 +18,10 @@
 ///   read I ID [lease]     node I asks to serve read ID; `reads` lists the reads released
 ///   status                role, term, last entry and commit of every node
 ///   check                 the safety verdict so far
+///
+/// The checks after every command: election safety (one leader per term), state machine
+/// safety (one entry per committed index), and reads: a read released at an index below one
+/// already committed when it was asked is stale (it would miss an acknowledged write).
 final class InteractionDriver {
     private var nodes: [NodeID: RaftNode] = [:]
     private var disks: [NodeID: DurableState] = [:]
@@ -30,6 +34,8 @@ final class InteractionDriver {
     private var violations: [String] = []
     private var isolated: Set<NodeID> = []
     private var releasedReads: [String] = []
+    /// For each read asked: the highest index committed anywhere at that moment.
+    private var readFloors: [UInt64: LogIndex] = [:]
 
     init(brokenVariants: BrokenVariants = []) {
         self.brokenVariants = brokenVariants
@@ -138,6 +144,7 @@ final class InteractionDriver {
                 return "refused: \(error)"
             }
         case "read":
+            readFloors[UInt64(words[2])!] = committed.keys.max() ?? LogIndex(0)
             nodes[node!]!.readIndex(requestID: UInt64(words[2])!, lease: words.count > 3 && words[3] == "lease")
             process(node!)
             return "ok"
@@ -180,7 +187,12 @@ final class InteractionDriver {
         if let last = ready.entries.last { raft.persisted(through: last.index, term: last.term) }
         nodes[id] = raft
         pending += ready.eagerMessages + ready.messages
-        for read in ready.readStates { releasedReads.append("\(id) read \(read.requestID) at \(read.index)") }
+        for read in ready.readStates {
+            releasedReads.append("\(id) read \(read.requestID) at \(read.index)")
+            if let floor = readFloors[read.requestID], read.index < floor {
+                violations.append("stale read: \(id) released read \(read.requestID) at \(read.index), but \(floor) was committed before it was asked")
+            }
+        }
         for event in ready.events {
             if case .readFailed(let requestID, let error) = event { releasedReads.append("\(id) read \(requestID) failed: \(error)") }
             if case .removed = event { releasedReads.append("\(id) learned it was removed") }

@@ -71,15 +71,28 @@ struct ScriptedInteractionTests {
     @Test("the scripts are there: a missing or emptied testdata folder fails instead of replaying nothing")
     func scriptsExist() {
         let names = InteractionScript.all().map(\.name)
-        #expect(Set(names).isSuperset(of: ["figure8.txt", "membership.txt", "prevote.txt", "transfer.txt"]), "found \(names)")
+        #expect(Set(names).isSuperset(of: ["figure8.txt", "forget-vote.txt", "membership.txt", "prevote.txt", "read-without-quorum.txt", "skip-log-check.txt", "transfer.txt"]), "found \(names)")
         #expect(InteractionScript.all().allSatisfy { !$0.blocks.isEmpty }, "an empty script replays nothing")
     }
 
-    @Test("Figure 8 with commit-by-counting switched on: the same script ends in a safety violation")
-    func figure8CatchesOldTermCommit() {
-        let script = InteractionScript.load("figure8.txt")
-        let driver = InteractionDriver(brokenVariants: .commitOldTermByCount)
+    /// Each deliberately broken core variant with the script that exposes it every time (the
+    /// simulation finds them too, but only in some seeds) and the verdict it must reach.
+    static let scriptsThatCatch: [(script: String, broken: BrokenVariants, verdict: String)] = [
+        ("figure8.txt", .commitOldTermByCount, "state machine safety violated at i2"),
+        ("forget-vote.txt", .forgetVote, "election safety violated: n0 and n2 lead t1"),
+        ("skip-log-check.txt", .skipLogUpToDateCheck, "state machine safety violated at i2"),
+        ("read-without-quorum.txt", .readIndexWithoutQuorum, "stale read: n0 released read 7 at i1, but i3 was committed"),
+    ]
+
+    @Test("each broken core variant, replayed through the script made for it, ends in the violation it causes",
+          arguments: scriptsThatCatch.indices)
+    func scriptCatchesBrokenVariant(_ index: Int) {
+        let (name, broken, verdict) = Self.scriptsThatCatch[index]
+        let script = InteractionScript.load(name)
+        #expect(script.blocks.last?.command == "check" && script.blocks.last?.expected == "safe",
+                "\(name) ends in a check that the correct code passes")
+        let driver = InteractionDriver(brokenVariants: broken)
         let outputs = script.blocks.map { driver.run($0.command) }
-        #expect(outputs.last?.contains("state machine safety violated at i2") == true, "\(outputs.last ?? "")")
+        #expect(outputs.last?.contains(verdict) == true, "\(name): \(outputs.last ?? "")")
     }
 }
