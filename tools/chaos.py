@@ -153,7 +153,7 @@ class Cluster:
         if self.args.tls:
             self.make_certificates()
         for node in self.nodes:
-            node.start(self.args.greyd, peers=[other.address for other in self.nodes if other is not node], extra_env=self.env())
+            node.start(self.args.greyd, peers=[other.address for other in self.nodes if other is not node], extra_env=self.env(node))
 
     def make_certificates(self):
         """A cluster CA and one certificate naming every node address (tools/make-certs.sh)."""
@@ -169,8 +169,13 @@ class Cluster:
     def certificate(self, name):
         return os.path.join(self.root, "certs", name)
 
-    def env(self):
-        settings = {"GREY_ELECTION_TIMEOUT": self.args.election_timeout, "GREY_LOG_LEVEL": "info"}
+    def election_timeout(self, node):
+        """The node's election timeout in seconds (--election-timeout: one for all, or one per slot)."""
+        timeouts = self.args.election_timeouts
+        return timeouts[min(node.slot, len(timeouts) - 1)]
+
+    def env(self, node):
+        settings = {"GREY_ELECTION_TIMEOUT": f"{round(self.election_timeout(node) * 1000)}ms", "GREY_LOG_LEVEL": "info"}
         if self.args.snapshot_entries:
             settings["GREY_SNAPSHOT_ENTRIES"] = str(self.args.snapshot_entries)
         if self.args.tls:
@@ -350,7 +355,7 @@ class Nemesis:
         self.log(f"kill -9 node {node.id} ({node.address}); restart in {hold:.1f} s")
         node.kill()
         time.sleep(max(hold, 0))
-        node.start(self.cluster.args.greyd, extra_env=self.cluster.env())
+        node.start(self.cluster.args.greyd, extra_env=self.cluster.env(node))
         self.log(f"restarted node {node.id}")
 
     def pause(self, hold):
@@ -414,7 +419,7 @@ class Nemesis:
             except subprocess.TimeoutExpired:
                 leader.kill()
             time.sleep(max(hold, 0))
-            leader.start(self.cluster.args.greyd, extra_env=self.cluster.env())
+            leader.start(self.cluster.args.greyd, extra_env=self.cluster.env(leader))
             self.log(f"restarted node {leader.id}")
 
     def partition(self, hold):
@@ -429,25 +434,70 @@ class Nemesis:
 
     def isolate(self, hold):
         """Cuts the leader off from every other node: the fault that deposes it while clients
-        still reach it, so whatever it acknowledges alone is lost — Jepsen's partition-leader."""
+        still reach it, so whatever it acknowledges alone is lost — Jepsen's partition-leader.
+        The nemesis itself sends write-once puts straight to the cut-off leader at once, within
+        its last election timeout as leader: a build that acknowledges before a majority has
+        the write answers them, and every one it answers is lost — caught on every isolation."""
         leader = self.cluster.leader()
         if leader is None:
             self.log("isolation skipped: no leader")
             return
-        # Long enough for the rest to elect a new leader (election timeouts are 150-300 ms).
-        self.cut([leader], leader, max(hold, 0.8))
+        # Long enough for the rest to elect a new leader (at least two election timeouts).
+        hold = max(hold, 0.8, 3 * max(self.cluster.args.election_timeouts))
+        writers = [threading.Thread(target=self.put_at_cut_off_leader, args=(leader, hold, number), daemon=True)
+                   for number in range(3)]
+        self.cut([leader], leader, hold, during=lambda: [writer.start() for writer in writers])
+        for writer in writers:
+            writer.join()
+
+    def put_at_cut_off_leader(self, node, timeout, number):
+        value = f"isolated.{self.counts['isolate']}.{number}"
+        key = f"once.{value}"
+        stub = kv_pb2_grpc.KVStub(self.cluster.channel(node.address))
+        try:
+            stub.Put(kv_pb2.PutRequest(key=key.encode(), value=value.encode()), timeout=timeout)
+        except grpc.RpcError:
+            return  # not acknowledged: judged by nothing
+        self.log(f"node {node.id}, cut off, acknowledged {key}")
+        self.recorder.write_once.append((key, value))
 
     def shift(self, hold):
         """As many followers as can be spared (1 of 3, 2 of 5) cut off long enough to fall
         behind; then, with no moment of healing in between, the cut moves to isolate the leader
         instead. The behind followers and the rest must elect a leader, and only one whose log
-        is up to date may win (§5.4.1)."""
+        is up to date may win (§5.4.1).
+
+        With one election timeout per node (--election-timeout 3s,3s,100ms) the script is fixed:
+        the node quickest to campaign is the one cut off (leadership moved away from it first),
+        and the cut stays until the others' timeouts have run out: the behind node asks for votes
+        again and again while the up-to-date ones are still waiting out their own timeouts, so a
+        build that grants votes without the log check elects it nearly every time (the race it
+        loses: an up-to-date node's random timeout ending within ~one of its retries, ~3%)."""
         leader = self.cluster.leader()
         if leader is None:
             self.log("shift skipped: no leader")
             return
+        timeouts = {node.id: self.cluster.election_timeout(node) for node in self.cluster.nodes}
+        scripted = len(set(timeouts.values())) > 1
+        if scripted:
+            quickest = sorted(self.cluster.nodes, key=lambda n: timeouts[n.id])[:(len(self.cluster.nodes) - 1) // 2]
+            if leader in quickest:
+                target = next(n for n in self.cluster.nodes if n not in quickest)
+                stub = cluster_pb2_grpc.ClusterServiceStub(self.cluster.channel(leader.address))
+                try:
+                    stub.TransferLeadership(cluster_pb2.TransferLeadershipRequest(target_id=target.id), timeout=5)
+                except grpc.RpcError as error:
+                    self.log(f"shift skipped: leadership not moved from node {leader.id} ({error.code().name})")
+                    return
+                leader = self.cluster.await_leader(5)
+                if leader is None or leader in quickest:
+                    self.log("shift skipped: leadership did not move")
+                    return
+            behind = quickest
+        else:
+            followers = [n for n in self.cluster.nodes if n is not leader]
+            behind = self.rng.sample(followers, (len(self.cluster.nodes) - 1) // 2)
         followers = [n for n in self.cluster.nodes if n is not leader]
-        behind = self.rng.sample(followers, (len(self.cluster.nodes) - 1) // 2)
         others = [n for n in self.cluster.nodes if n not in behind]
         names = ", ".join(str(n.id) for n in behind)
         self.log(f"cut {{{names}}} off for {hold:.1f} s (leader {leader.id})")
@@ -455,16 +505,19 @@ class Nemesis:
         time.sleep(max(hold, 0))
         self.firewall.cut([leader.host], [n.host for n in followers])
         self.firewall.uncut([n.host for n in behind], [n.host for n in others])
-        self.log(f"the cut moves: leader {leader.id} isolated, {{{names}}} back, for 1.0 s")
-        time.sleep(1.0)
+        moved = max(1.0, 2.5 * max(timeouts.values())) if scripted else 1.0
+        self.log(f"the cut moves: leader {leader.id} isolated, {{{names}}} back, for {moved:.1f} s")
+        time.sleep(moved)
         self.firewall.heal()
         self.log("healed")
 
-    def cut(self, minority, leader, hold):
+    def cut(self, minority, leader, hold, during=None):
         majority = [n for n in self.cluster.nodes if n not in minority]
         names = lambda side: ", ".join(f"{n.id}{'*' if n is leader else ''}" for n in side)
         self.log(f"partition {{{names(minority)}}} | {{{names(majority)}}} for {hold:.1f} s (* the leader)")
         self.firewall.cut([n.host for n in minority], [n.host for n in majority])
+        if during:
+            during()
         time.sleep(max(hold, 0))
         self.firewall.heal()
         self.log("healed")
@@ -494,9 +547,17 @@ class Nemesis:
         shutil.rmtree(node.data_dir, ignore_errors=True)
         node.id = self.cluster.next_id
         self.cluster.next_id += 1
-        node.start(self.cluster.args.greyd, join=leader.address, extra_env=self.cluster.env())
+        node.start(self.cluster.args.greyd, join=leader.address, extra_env=self.cluster.env(node))
         self.log(f"node {node.id} joining at {node.address}")
         time.sleep(max(hold, 0))
+
+
+def parse_duration(text):
+    """Seconds in '150ms', '3s' or '0.5s'."""
+    for suffix, scale in (("ms", 0.001), ("s", 1.0)):
+        if text.endswith(suffix):
+            return float(text[:-len(suffix)]) * scale
+    raise ValueError(f"{text!r} is not a duration like 150ms or 3s")
 
 
 def settle(cluster, log):
@@ -507,7 +568,7 @@ def settle(cluster, log):
             node.paused = False
         if not node.running:
             log(f"node {node.id} is down at the end; starting it")
-            node.start(cluster.args.greyd, extra_env=cluster.env())
+            node.start(cluster.args.greyd, extra_env=cluster.env(node))
     return cluster.await_leader(30)
 
 
@@ -584,7 +645,8 @@ def main():
     parser.add_argument("--keys", type=int, default=3)
     parser.add_argument("--port", type=int, default=7411)
     parser.add_argument("--faults", default="kill,pause,partition")
-    parser.add_argument("--election-timeout", default="150ms")
+    parser.add_argument("--election-timeout", default="150ms", help="one for every node, or one per slot (150ms,150ms,3s): "
+                        "shift then always cuts off the quickest to campaign")
     parser.add_argument("--tls", action="store_true", help="run the cluster with TLS (certificates made by tools/make-certs.sh)")
     parser.add_argument("--out", help="directory for the run (default: a new one under /tmp)")
     parser.add_argument("--keep", action="store_true", help="keep the run's directory even when it passes")
@@ -594,6 +656,10 @@ def main():
     parser.add_argument("--expect-snapshots", action="store_true", help="fail unless some node installed a snapshot during the run")
     args = parser.parse_args()
 
+    try:
+        args.election_timeouts = [parse_duration(text) for text in args.election_timeout.split(",")]
+    except ValueError as error:
+        raise SystemExit(f"--election-timeout: {error}")
     faults = [f for f in args.faults.split(",") if f]
     known = {"kill", "pause", "partition", "isolate", "shift", "transfer", "membership"}
     unknown = set(faults) - known
