@@ -101,13 +101,18 @@ sim-build:
 sim: sim-build
 	.build/release/grey-sim --seeds $(SEEDS) $(SIM_ARGS)
 
-## proto: regenerate the protobuf-c code in Sources/GreyProto from Protos/
+## proto: regenerate the protobuf-c code in Sources/GreyProto from Protos/ (grey.v1, and etcd's v3 API)
+ETCD_PROTOS = mvccpb/kv.proto authpb/auth.proto etcdserverpb/rpc.proto
 proto:
 	@tmp=$$(mktemp -d); \
 	(cd Protos && protoc-c --c_out=$$tmp -I. grey/v1/kv.proto grey/v1/cluster.proto) && \
+	(cd Protos/etcd && protoc-c --c_out=$$tmp -I. $(ETCD_PROTOS)) && \
 	cp $$tmp/grey/v1/*.pb-c.c Sources/GreyProto/grey/v1/ && \
-	cp $$tmp/grey/v1/*.pb-c.h Sources/GreyProto/include/grey/v1/ && rm -rf $$tmp && \
-	echo "regenerated Sources/GreyProto from Protos/"
+	cp $$tmp/grey/v1/*.pb-c.h Sources/GreyProto/include/grey/v1/ && \
+	for package in mvccpb authpb etcdserverpb; do mkdir -p Sources/GreyProto/etcd/$$package Sources/GreyProto/include/$$package && \
+	  cp $$tmp/$$package/*.pb-c.c Sources/GreyProto/etcd/$$package/ && \
+	  cp $$tmp/$$package/*.pb-c.h Sources/GreyProto/include/$$package/ || exit 1; done; \
+	rm -rf $$tmp && echo "regenerated Sources/GreyProto from Protos/"
 
 ## vectors: write golden wire vectors for new samples in data/vectors with Python protobuf
 ## (append-only: an existing golden is never replaced; a test fails if one would change)

@@ -87,6 +87,8 @@ let package = Package(
         .target(name: "GreyWire", dependencies: ["GreyProto"]),
         // Durable state on RocksDB: the Raft log, hard state and the state machine.
         .target(name: "GreyStorage", dependencies: ["CRocksDB", "GreyRaft", "GreyWire"]),
+        // The state machine: an etcd-style MVCC key-value store (revisions, history, Txn) in RocksDB.
+        .target(name: "GreyMVCC", dependencies: ["GreyStorage", "GreyRaft", "GreyWire"]),
         .target(
             name: "GreyRPC",
             dependencies: [
@@ -119,6 +121,7 @@ let package = Package(
                 "GreyRPC", "GreyWire", "GreyRaft", "GreyLocalCluster", "GreyTestSupport",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
+        .testTarget(name: "GreyMVCCTests", dependencies: ["GreyMVCC", "GreyStorage", "GreyRaft", "GreyWire"]),
         .testTarget(name: "GreyStorageTests", dependencies: ["GreyStorage", "GreyRaft", "GreyTestSupport"]),
         .testTarget(name: "GreyWireTests", dependencies: ["GreyWire", "GreyProto", "GreyTestSupport"]),
         .testTarget(

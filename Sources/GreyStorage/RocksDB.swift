@@ -13,8 +13,8 @@ import Glibc
 public final class RocksDB: @unchecked Sendable {
     let database: OpaquePointer
     private let options: OpaquePointer
-    private let syncWrite: OpaquePointer
-    private let bufferedWrite: OpaquePointer
+    let syncWrite: OpaquePointer
+    let bufferedWrite: OpaquePointer
     private let readOptions: OpaquePointer
     private var families: [String: OpaquePointer] = [:]
     private var familyOptions: [OpaquePointer] = []
@@ -123,6 +123,11 @@ public final class RocksDB: @unchecked Sendable {
         guard let value else { return nil }
         defer { rocksdb_free(value) }
         return [UInt8](UnsafeRawBufferPointer(start: value, count: length))
+    }
+
+    /// A cursor over the live `family` as it is now (later writes are not seen), at the first key ≥ `start`.
+    public func cursor(_ family: String, from start: [UInt8]) -> RocksDBCursor {
+        RocksDBCursor(iterator: rocksdb_create_iterator_cf(database, readOptions, self.family(family)), source: self, from: start)
     }
 
     /// Every key and value in `family` from `start` on, in key order, until `body` returns false.

@@ -36,16 +36,25 @@ public final class RocksDBView: @unchecked Sendable {
     }
 }
 
-/// A forward iterator over one column family of a `RocksDBView`. Not thread-safe: one
-/// thread at a time (the view keeps the data it reads alive). Owns its `rocksdb_iterator_t`.
+/// A forward iterator over one column family: of a `RocksDBView`, of the live database (a
+/// point-in-time view as of its creation), or of a batch being built over the database. Not
+/// thread-safe: one thread at a time. Owns its `rocksdb_iterator_t` and keeps what it reads
+/// (the view, the database, the batch) alive.
 public final class RocksDBCursor: @unchecked Sendable {
     // @unchecked Sendable: handed between storage threads, used by one at a time.
-    private let view: RocksDBView
+    private let source: AnyObject
     private let iterator: OpaquePointer
 
     init(view: RocksDBView, family: String, from start: [UInt8]) {
-        self.view = view
+        source = view
         iterator = rocksdb_create_iterator_cf(view.database.database, view.readOptions, view.database.family(family))
+        seek(start)
+    }
+
+    /// Takes ownership of `iterator`; `source` is kept alive as long as the cursor.
+    init(iterator: OpaquePointer, source: AnyObject, from start: [UInt8]) {
+        self.source = source
+        self.iterator = iterator
         seek(start)
     }
 

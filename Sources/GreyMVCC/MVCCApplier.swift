@@ -1,0 +1,203 @@
+import GreyStorage
+import GreyWire
+
+/// Applies commands to one batch: each command sees the ones before it, a write command
+/// takes the next revision (a command that writes nothing takes none), and a command that
+/// fails leaves no trace. The batch is written with the applied index by `MVCCStore`.
+final class MVCCApplier {
+    private let batch: IndexedWriteBatch
+    private(set) var revision: Int64
+    private(set) var compacted: Int64
+    /// Writes made so far by the command being applied (the `sub` of its revision).
+    private var writes: Int64 = 0
+
+    init(batch: IndexedWriteBatch) throws(MVCCError) {
+        self.batch = batch
+        let reader = MVCCReader { batch.cursor(MVCCStore.family, from: $0) }
+        revision = try reader.revision()
+        compacted = try reader.compacted()
+    }
+
+    private var reader: MVCCReader { MVCCReader { [batch] in batch.cursor(MVCCStore.family, from: $0) } }
+
+    /// Applies one command; its writes land in the batch, or none if it is refused.
+    func apply(_ command: MVCCCommand) throws(StorageError) -> MVCCOutcome {
+        batch.setSavePoint()
+        writes = 0
+        let next = revision + 1
+        let outcome: MVCCOutcome
+        do throws(MVCCError) {
+            switch command {
+            case .put(let request): outcome = .put(try put(request, at: next))
+            case .deleteRange(let request): outcome = .deleteRange(try deleteRange(request, at: next))
+            case .txn(let request): outcome = .txn(try txn(request, at: next))
+            case .compact(let request): outcome = .compact(try compact(request))
+            }
+        } catch {
+            if case .corrupted = error { throw StorageError.corrupted("\(error)") }
+            try batch.rollBack()
+            return .refused(error)
+        }
+        if writes > 0 {
+            revision = next
+            batch.put(MVCCStore.family, MVCCKeys.revisionKey, MVCCKeys.encodeRevision(revision))
+        }
+        return withRevision(outcome, revision)
+    }
+
+    // MARK: - Writes
+
+    private func put(_ request: Etcd.PutRequest, at next: Int64) throws(MVCCError) -> Etcd.PutResponse {
+        guard !request.key.isEmpty else { throw .emptyKey }
+        if request.ignoreValue && !request.value.isEmpty { throw .valueProvided }
+        if request.ignoreLease && request.lease != 0 { throw .leaseProvided }
+        let previous = try reader.get(request.key, at: next)
+        if (request.ignoreValue || request.ignoreLease) && previous == nil { throw .keyNotFound }
+        let lease = request.ignoreLease ? previous!.lease : request.lease
+        // Leases arrive with the Lease service; until then no lease exists to attach to.
+        if lease != 0 { throw .leaseNotFound }
+        let stored = StoredVersion(
+            createRevision: previous?.createRevision ?? next, version: (previous?.version ?? 0) + 1, lease: lease,
+            value: request.ignoreValue ? previous!.value : request.value)
+        write(request.key, stored, at: next)
+        return Etcd.PutResponse(prevKV: request.prevKV ? previous : nil)
+    }
+
+    private func deleteRange(_ request: Etcd.DeleteRangeRequest, at next: Int64) throws(MVCCError) -> Etcd.DeleteRangeResponse {
+        guard !request.key.isEmpty else { throw .emptyKey }
+        var doomed: [Etcd.KeyValue] = []
+        try reader.forEach(in: KeyRange(key: request.key, rangeEnd: request.rangeEnd), at: next) { kv throws(MVCCError) in
+            doomed.append(kv)
+            return true
+        }
+        for kv in doomed { write(kv.key, .tombstone, at: next) }
+        return Etcd.DeleteRangeResponse(deleted: Int64(doomed.count), prevKVs: request.prevKV ? doomed : [])
+    }
+
+    private func write(_ key: [UInt8], _ stored: StoredVersion, at next: Int64) {
+        batch.put(MVCCStore.family, MVCCKeys.version(key, next), stored.encoded)
+        batch.put(MVCCStore.family, MVCCKeys.history(next, writes), key)
+        writes += 1
+    }
+
+    // MARK: - Transactions
+
+    private func txn(_ request: Etcd.TxnRequest, at next: Int64) throws(MVCCError) -> Etcd.TxnResponse {
+        var succeeded = true
+        for compare in request.compare where try !holds(compare, at: next) {
+            succeeded = false
+            break
+        }
+        var responses: [Etcd.ResponseOp] = []
+        for op in succeeded ? request.success : request.failure {
+            switch op {
+            case .range(let range):
+                // Reads in a Txn see its own earlier writes (at `next`, not yet the store's revision).
+                responses.append(.range(try reader.range(range, currentRevision: writes > 0 ? next : revision)))
+            case .put(let put): responses.append(.put(try self.put(put, at: next)))
+            case .deleteRange(let delete): responses.append(.deleteRange(try deleteRange(delete, at: next)))
+            case .txn(let nested): responses.append(.txn(try txn(nested, at: next)))
+            }
+        }
+        return Etcd.TxnResponse(succeeded: succeeded, responses: responses)
+    }
+
+    /// Whether a compare holds: for every key of its range (an absent key compares as zeros,
+    /// and a value compare on an absent key fails, as etcd's).
+    private func holds(_ compare: Etcd.Compare, at next: Int64) throws(MVCCError) -> Bool {
+        var matched: [Etcd.KeyValue] = []
+        try reader.forEach(in: KeyRange(key: compare.key, rangeEnd: compare.rangeEnd), at: next) { kv throws(MVCCError) in
+            matched.append(kv)
+            return true
+        }
+        if matched.isEmpty {
+            if case .value = compare.target { return false }
+            matched = [Etcd.KeyValue(key: compare.key)]
+        }
+        return matched.allSatisfy { kv in
+            let order: Int
+            switch compare.target {
+            case .version(let number): order = kv.version < number ? -1 : kv.version > number ? 1 : 0
+            case .createRevision(let number): order = kv.createRevision < number ? -1 : kv.createRevision > number ? 1 : 0
+            case .modRevision(let number): order = kv.modRevision < number ? -1 : kv.modRevision > number ? 1 : 0
+            case .lease(let number): order = kv.lease < number ? -1 : kv.lease > number ? 1 : 0
+            case .value(let bytes): order = kv.value == bytes ? 0 : kv.value.lexicographicallyPrecedes(bytes) ? -1 : 1
+            }
+            switch compare.result {
+            case .equal: return order == 0
+            case .notEqual: return order != 0
+            case .less: return order < 0
+            case .greater: return order > 0
+            }
+        }
+    }
+
+    // MARK: - Compaction
+
+    /// Drops every version that a newer one at or before `revision` supersedes (and the
+    /// tombstones that are the newest at it), and the history through it.
+    private func compact(_ request: Etcd.CompactionRequest) throws(MVCCError) -> Etcd.CompactionResponse {
+        guard request.revision > compacted else { throw .compacted }
+        guard request.revision <= revision else { throw .futureRevision }
+        var doomed: [[UInt8]] = []
+        let cursor = batch.cursor(MVCCStore.family, from: [MVCCKeys.versionTag])
+        var lastKey: [UInt8]? = nil
+        var keptOne = false
+        while let pair = try readCurrent(cursor), pair.key.first == MVCCKeys.versionTag {
+            guard let (key, at) = MVCCKeys.decodeVersion(pair.key) else { throw .corrupted("an index key that does not decode") }
+            if key != lastKey {
+                lastKey = key
+                keptOne = false
+            }
+            if at <= request.revision {
+                if keptOne {
+                    doomed.append([UInt8](pair.key))
+                } else {
+                    keptOne = true
+                    if pair.value.first == StoredVersion.tombstoneTag { doomed.append([UInt8](pair.key)) }
+                }
+            }
+            cursor.advance()
+        }
+        let history = batch.cursor(MVCCStore.family, from: [MVCCKeys.historyTag])
+        while let pair = try readCurrent(history), let (at, _) = MVCCKeys.decodeHistory(pair.key), at <= request.revision {
+            doomed.append([UInt8](pair.key))
+            history.advance()
+        }
+        for key in doomed { batch.delete(MVCCStore.family, key) }
+        compacted = request.revision
+        batch.put(MVCCStore.family, MVCCKeys.compactedKey, MVCCKeys.encodeRevision(compacted))
+        return Etcd.CompactionResponse()
+    }
+
+    private func readCurrent(_ cursor: RocksDBCursor) throws(MVCCError) -> (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)? {
+        do { return try cursor.current() } catch { throw .corrupted("\(error)") }
+    }
+
+    /// The outcome with its header's revision set (the store's revision after the command).
+    private func withRevision(_ outcome: MVCCOutcome, _ revision: Int64) -> MVCCOutcome {
+        let header = Etcd.ResponseHeader(revision: revision)
+        switch outcome {
+        case .put(var response): response.header = header; return .put(response)
+        case .deleteRange(var response): response.header = header; return .deleteRange(response)
+        case .txn(var response): response.header = header; return .txn(Self.stamp(response, header))
+        case .compact(var response): response.header = header; return .compact(response)
+        case .refused: return outcome
+        }
+    }
+
+    /// etcd sets the header of every response inside a Txn to the Txn's.
+    private static func stamp(_ response: Etcd.TxnResponse, _ header: Etcd.ResponseHeader) -> Etcd.TxnResponse {
+        var response = response
+        response.header = header
+        response.responses = response.responses.map { op in
+            switch op {
+            case .range(var inner): inner.header = header; return .range(inner)
+            case .put(var inner): inner.header = header; return .put(inner)
+            case .deleteRange(var inner): inner.header = header; return .deleteRange(inner)
+            case .txn(let inner): return .txn(stamp(inner, header))
+            }
+        }
+        return response
+    }
+}

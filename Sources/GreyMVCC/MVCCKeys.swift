@@ -1,0 +1,141 @@
+/// Where the MVCC store keeps things in the state column family (beside the applied index,
+/// `\0applied-index`, so a snapshot of the family carries all of it):
+///
+///     \0mvcc-revision                      the store's revision (big-endian u64)
+///     \0mvcc-compacted                     the revision compacted through
+///     0x02 key* 0x00 0x01 ~revision        one version of a key: its record (`StoredVersion`)
+///     0x03 revision sub                    what the write `sub` of `revision` changed: the key
+///
+/// `key*` is the user key with every 0x00 written 0x00 0xFF, and 0x00 0x01 ends it, so index
+/// keys sort by user key first (a key sorts before every longer key it begins), then by
+/// revision newest first (`~revision`, big-endian). "The latest version at or before R" is
+/// one seek; the history by revision (what a watch replays) is a scan of 0x03.
+enum MVCCKeys {
+    static let versionTag: UInt8 = 0x02
+    static let historyTag: UInt8 = 0x03
+    static let revisionKey = Array("\u{0}mvcc-revision".utf8)
+    static let compactedKey = Array("\u{0}mvcc-compacted".utf8)
+
+    /// The first index key of `key` and of every key after it.
+    static func start(of key: [UInt8]) -> [UInt8] {
+        var bytes: [UInt8] = [versionTag]
+        bytes.reserveCapacity(key.count + 11)
+        for byte in key {
+            bytes.append(byte)
+            if byte == 0 { bytes.append(0xFF) }
+        }
+        return bytes
+    }
+
+    /// The index key of `key`'s version written at `revision`.
+    static func version(_ key: [UInt8], _ revision: Int64) -> [UInt8] {
+        var bytes = start(of: key)
+        bytes.append(0x00)
+        bytes.append(0x01)
+        appendBigEndian(&bytes, ~UInt64(revision))
+        return bytes
+    }
+
+    /// The first index key after every version of `key`.
+    static func pastVersions(of key: [UInt8]) -> [UInt8] {
+        var bytes = start(of: key)
+        bytes.append(0x00)
+        bytes.append(0x02)
+        return bytes
+    }
+
+    /// The user key and revision of an index key; nil if it is not one.
+    static func decodeVersion(_ indexKey: UnsafeRawBufferPointer) -> (key: [UInt8], revision: Int64)? {
+        guard indexKey.count >= 11, indexKey[0] == versionTag else { return nil }
+        var key: [UInt8] = []
+        key.reserveCapacity(indexKey.count - 11)
+        var offset = 1
+        while offset < indexKey.count - 8 {
+            let byte = indexKey[offset]
+            if byte == 0 {
+                let next = indexKey[offset + 1]
+                if next == 0x01 { break }
+                guard next == 0xFF else { return nil }
+                key.append(0)
+                offset += 2
+            } else {
+                key.append(byte)
+                offset += 1
+            }
+        }
+        guard offset == indexKey.count - 10, indexKey[offset] == 0, indexKey[offset + 1] == 0x01 else { return nil }
+        let inverted = readBigEndian(indexKey, at: offset + 2)
+        return (key, Int64(bitPattern: ~inverted))
+    }
+
+    /// The history key of write `sub` of `revision`.
+    static func history(_ revision: Int64, _ sub: Int64) -> [UInt8] {
+        var bytes: [UInt8] = [historyTag]
+        appendBigEndian(&bytes, UInt64(revision))
+        appendBigEndian(&bytes, UInt64(sub))
+        return bytes
+    }
+
+    static func decodeHistory(_ historyKey: UnsafeRawBufferPointer) -> (revision: Int64, sub: Int64)? {
+        guard historyKey.count == 17, historyKey[0] == historyTag else { return nil }
+        return (Int64(bitPattern: readBigEndian(historyKey, at: 1)), Int64(bitPattern: readBigEndian(historyKey, at: 9)))
+    }
+
+    static func appendBigEndian(_ bytes: inout [UInt8], _ value: UInt64) {
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
+    static func readBigEndian(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt64 {
+        (offset..<offset + 8).reduce(0) { $0 << 8 | UInt64(bytes[$1]) }
+    }
+
+    static func encodeRevision(_ revision: Int64) -> [UInt8] {
+        var bytes: [UInt8] = []
+        appendBigEndian(&bytes, UInt64(revision))
+        return bytes
+    }
+
+    static func decodeRevision(_ bytes: [UInt8]) -> Int64? {
+        guard bytes.count == 8 else { return nil }
+        return bytes.withUnsafeBytes { Int64(bitPattern: readBigEndian($0, at: 0)) }
+    }
+}
+
+/// One version of a key as stored: a put's state, or a tombstone (the key deleted).
+struct StoredVersion: Equatable {
+    var createRevision: Int64
+    var version: Int64
+    var lease: Int64
+    /// nil for a tombstone.
+    var value: [UInt8]?
+
+    static let putTag: UInt8 = 0x01
+    static let tombstoneTag: UInt8 = 0x02
+
+    static let tombstone = StoredVersion(createRevision: 0, version: 0, lease: 0, value: nil)
+
+    var encoded: [UInt8] {
+        var bytes: [UInt8] = [value == nil ? Self.tombstoneTag : Self.putTag]
+        bytes.reserveCapacity(25 + (value?.count ?? 0))
+        MVCCKeys.appendBigEndian(&bytes, UInt64(bitPattern: createRevision))
+        MVCCKeys.appendBigEndian(&bytes, UInt64(bitPattern: version))
+        MVCCKeys.appendBigEndian(&bytes, UInt64(bitPattern: lease))
+        if let value { bytes.append(contentsOf: value) }
+        return bytes
+    }
+
+    init(createRevision: Int64, version: Int64, lease: Int64, value: [UInt8]?) {
+        self.createRevision = createRevision
+        self.version = version
+        self.lease = lease
+        self.value = value
+    }
+
+    init?(decoding bytes: UnsafeRawBufferPointer) {
+        guard bytes.count >= 25, bytes[0] == Self.putTag || bytes[0] == Self.tombstoneTag else { return nil }
+        createRevision = Int64(bitPattern: MVCCKeys.readBigEndian(bytes, at: 1))
+        version = Int64(bitPattern: MVCCKeys.readBigEndian(bytes, at: 9))
+        lease = Int64(bitPattern: MVCCKeys.readBigEndian(bytes, at: 17))
+        value = bytes[0] == Self.putTag ? [UInt8](bytes[25...]) : nil
+    }
+}

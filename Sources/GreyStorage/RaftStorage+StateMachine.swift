@@ -1,0 +1,25 @@
+import GreyRaft
+
+/// The state column family as the state machine sees it: cursors to read, and batches it
+/// writes together with the applied index.
+extension RaftStorage {
+    public static let stateFamily = "state"
+
+    /// A batch over the state family that reads back its own writes.
+    public func stateBatch() -> IndexedWriteBatch {
+        IndexedWriteBatch(for: database)
+    }
+
+    /// Writes a state batch with the applied index it brings the state machine to, in one
+    /// atomic write. Not synced: the log is durable, and entries applied but lost in a crash
+    /// are applied again from it.
+    public func writeState(_ batch: IndexedWriteBatch, appliedIndex: LogIndex) throws(StorageError) {
+        batch.put(Self.stateFamily, Self.appliedKey, Self.encodeUInt64(appliedIndex.rawValue))
+        try database.write(batch, sync: false)
+    }
+
+    /// A cursor over the state family as it is now, at the first key ≥ `start`.
+    public func stateCursor(from start: [UInt8]) -> RocksDBCursor {
+        database.cursor(Self.stateFamily, from: start)
+    }
+}

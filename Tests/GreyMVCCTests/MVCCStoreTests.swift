@@ -1,0 +1,317 @@
+import Foundation
+import GreyRaft
+import GreyStorage
+import GreyWire
+import Testing
+
+@testable import GreyMVCC
+
+/// The MVCC store on a real RocksDB in a temporary directory, checked against etcd 3.4's
+/// behaviour (revisions start at 1, the first write is revision 2, and so on).
+@Suite("MVCC store")
+struct MVCCStoreTests {
+    /// A store in a fresh directory, and a counter of applied indexes.
+    final class Harness {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("grey-mvcc-\(UUID().uuidString)").path
+        let storage: RaftStorage
+        let store: MVCCStore
+        var index: UInt64 = 0
+
+        init() throws {
+            storage = try RaftStorage(directory: directory, nodeID: 1)
+            store = MVCCStore(storage: storage)
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: directory) }
+
+        /// Applies commands as one batch (one run of committed entries).
+        @discardableResult
+        func apply(_ commands: [MVCCCommand]) throws -> [MVCCOutcome] {
+            index += UInt64(commands.count)
+            return try store.apply(commands, appliedIndex: LogIndex(index))
+        }
+
+        @discardableResult
+        func put(_ key: String, _ value: String, prevKV: Bool = false) throws -> Etcd.PutResponse {
+            guard case .put(let response) = try apply([.put(Etcd.PutRequest(key: Array(key.utf8), value: Array(value.utf8), prevKV: prevKV))])[0]
+            else { throw Failure("put \(key) was refused") }
+            return response
+        }
+
+        func delete(_ key: String, rangeEnd: String = "", prevKV: Bool = false) throws -> Etcd.DeleteRangeResponse {
+            guard case .deleteRange(let response) = try apply([.deleteRange(Etcd.DeleteRangeRequest(key: Array(key.utf8), rangeEnd: Array(rangeEnd.utf8), prevKV: prevKV))])[0]
+            else { throw Failure("delete \(key) was refused") }
+            return response
+        }
+
+        func txn(_ request: Etcd.TxnRequest) throws -> MVCCOutcome {
+            try apply([.txn(request)])[0]
+        }
+
+        func get(_ key: String, revision: Int64 = 0) throws -> Etcd.KeyValue? {
+            try store.range(Etcd.RangeRequest(key: Array(key.utf8), revision: revision)).kvs.first
+        }
+
+        func keys(_ request: Etcd.RangeRequest) throws -> [String] {
+            try store.range(request).kvs.map { String(decoding: $0.key, as: UTF8.self) }
+        }
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    @Test("revisions as etcd numbers them: 1 when empty, +1 per write; create, mod and version per key")
+    func revisions() throws {
+        let h = try Harness()
+        #expect(try h.store.revision() == 1)
+        #expect(try h.put("a", "1").header?.revision == 2)
+        #expect(try h.put("a", "2").header?.revision == 3)
+        #expect(try h.put("b", "x").header?.revision == 4)
+        let a = try #require(try h.get("a"))
+        #expect((a.createRevision, a.modRevision, a.version, a.value) == (2, 3, 2, Self.bytes("2")))
+        #expect(try h.get("a", revision: 2)?.value == Self.bytes("1"), "an older revision reads the older value")
+        #expect(try h.get("b", revision: 3) == nil, "b did not exist at revision 3")
+        let deleted = try h.delete("a", prevKV: true)
+        #expect(deleted.deleted == 1 && deleted.header?.revision == 5 && deleted.prevKVs.first?.value == Self.bytes("2"))
+        #expect(try h.get("a") == nil)
+        #expect(try h.get("a", revision: 4)?.value == Self.bytes("2"), "history survives a delete")
+        let again = try h.put("a", "3")
+        #expect(again.header?.revision == 6)
+        let recreated = try #require(try h.get("a"))
+        #expect((recreated.createRevision, recreated.version) == (6, 1), "a deleted key starts over")
+        #expect(try h.delete("nothing").deleted == 0)
+        #expect(try h.store.revision() == 6, "a delete that deletes nothing takes no revision")
+    }
+
+    @Test("put with prev_kv, ignore_value and ignore_lease; refusals write nothing")
+    func putOptions() throws {
+        let h = try Harness()
+        #expect(try h.put("k", "v1", prevKV: true).prevKV == nil)
+        #expect(try h.put("k", "v2", prevKV: true).prevKV?.value == Self.bytes("v1"))
+        let kept = try h.apply([.put(Etcd.PutRequest(key: Self.bytes("k"), ignoreValue: true))])[0]
+        guard case .put = kept else { Issue.record("ignore_value on an existing key: \(kept)"); return }
+        #expect(try h.get("k")?.value == Self.bytes("v2") && h.get("k")?.version == 3)
+        let missing = try h.apply([.put(Etcd.PutRequest(key: Self.bytes("absent"), ignoreValue: true))])[0]
+        guard case .refused(.keyNotFound) = missing else { Issue.record("expected key not found, got \(missing)"); return }
+        let lease = try h.apply([.put(Etcd.PutRequest(key: Self.bytes("k"), value: Self.bytes("x"), lease: 42))])[0]
+        guard case .refused(.leaseNotFound) = lease else { Issue.record("expected lease not found, got \(lease)"); return }
+        #expect(try h.store.revision() == 4, "refused puts take no revision")
+        #expect(MVCCError.leaseNotFound.status.message == "etcdserver: requested lease not found")
+    }
+
+    @Test("ranges: single key, [key, end), prefix, from key on (\\0), keys with 0x00 and 0xFF bytes")
+    func ranges() throws {
+        let h = try Harness()
+        let keys: [[UInt8]] = [[0x61], [0x61, 0x00], [0x61, 0x00, 0x01], [0x61, 0x01], [0x61, 0xFF], [0x62], [0x00], [0xFF, 0xFF]]
+        try h.apply(keys.map { .put(Etcd.PutRequest(key: $0, value: $0)) })
+        func range(_ key: [UInt8], _ end: [UInt8]) throws -> [[UInt8]] {
+            try h.store.range(Etcd.RangeRequest(key: key, rangeEnd: end)).kvs.map(\.key)
+        }
+        #expect(try range([0x61], []) == [[0x61]])
+        #expect(try range([0x61], [0x62]) == [[0x61], [0x61, 0x00], [0x61, 0x00, 0x01], [0x61, 0x01], [0x61, 0xFF]])
+        #expect(try range([0x61, 0x00], [0x61, 0x01]) == [[0x61, 0x00], [0x61, 0x00, 0x01]])
+        #expect(try range([0x00], [0x00]) == keys.sorted { $0.lexicographicallyPrecedes($1) }, "\\0 to \\0 is every key")
+        #expect(try range([0x62], [0x00]) == [[0x62], [0xFF, 0xFF]])
+        #expect(try range([0x62], [0x61]).isEmpty, "an end before the start is empty")
+    }
+
+    @Test("limit, more and count; count_only; keys_only; sort by every target; revision filters")
+    func rangeOptions() throws {
+        let h = try Harness()
+        for (key, value) in [("k3", "c"), ("k1", "b"), ("k2", "a"), ("k1", "z")] { try h.put(key, value) }
+        // k1: create 3 mod 5 version 2 "z"; k2: create 4 "a"; k3: create 2 "c"
+        let all = Etcd.RangeRequest(key: Self.bytes("k"), rangeEnd: Self.bytes("l"))
+        var limited = all
+        limited.limit = 2
+        let page = try h.store.range(limited)
+        #expect(page.kvs.map(\.key) == [Self.bytes("k1"), Self.bytes("k2")] && page.more && page.count == 3)
+        limited.limit = 3
+        #expect(try h.store.range(limited).more == false)
+        var counted = all
+        counted.countOnly = true
+        let onlyCount = try h.store.range(counted)
+        #expect(onlyCount.kvs.isEmpty && onlyCount.count == 3)
+        var keysOnly = all
+        keysOnly.keysOnly = true
+        #expect(try h.store.range(keysOnly).kvs.allSatisfy { $0.value.isEmpty && $0.version > 0 })
+        var sorted = all
+        sorted.sortTarget = .value
+        #expect(try h.keys(sorted) == ["k2", "k3", "k1"], "a non-key target alone sorts ascending")
+        sorted.sortOrder = .descend
+        sorted.sortTarget = .create
+        #expect(try h.keys(sorted) == ["k2", "k1", "k3"])
+        sorted.sortTarget = .mod
+        sorted.limit = 1
+        let newest = try h.store.range(sorted)
+        #expect(newest.kvs.map(\.key) == [Self.bytes("k1")] && newest.more && newest.count == 3, "sorting happens before the limit")
+        sorted = all
+        sorted.sortOrder = .descend
+        #expect(try h.keys(sorted) == ["k3", "k2", "k1"])
+        sorted.sortTarget = .version
+        #expect(try h.keys(sorted).first == "k1")
+        var filtered = all
+        filtered.minCreateRevision = 3
+        #expect(try h.keys(filtered) == ["k1", "k2"])
+        filtered.maxModRevision = 4
+        let both = try h.store.range(filtered)
+        #expect(both.kvs.map(\.key) == [Self.bytes("k2")] && both.count == 3, "count is before the filters, as etcd's")
+    }
+
+    @Test("compaction: old versions go, reads below it are refused, the compacted revision still reads, tombstones go")
+    func compaction() throws {
+        let h = try Harness()
+        try h.put("a", "1")  // 2
+        try h.put("a", "2")  // 3
+        try h.put("b", "1")  // 4
+        _ = try h.delete("b")  // 5
+        try h.put("a", "3")  // 6
+        guard case .compact = try h.apply([.compact(Etcd.CompactionRequest(revision: 5))])[0] else { Issue.record("compact refused"); return }
+        #expect(try h.store.compactedRevision() == 5)
+        #expect(throws: MVCCError.compacted) { try h.store.range(Etcd.RangeRequest(key: Self.bytes("a"), revision: 4)) }
+        #expect(try h.get("a", revision: 5)?.value == Self.bytes("2"), "the compacted revision itself still reads")
+        #expect(try h.get("a")?.value == Self.bytes("3"))
+        #expect(throws: MVCCError.futureRevision) { try h.store.range(Etcd.RangeRequest(key: Self.bytes("a"), revision: 7)) }
+        // What is left on disk: a@3 (newest at 5), a@6; b's versions all gone (a tombstone was newest).
+        var left: [String] = []
+        let cursor = h.storage.stateCursor(from: [MVCCKeys.versionTag])
+        while let pair = try cursor.current(), let (key, revision) = MVCCKeys.decodeVersion(pair.key) {
+            left.append("\(String(decoding: key, as: UTF8.self))@\(revision)")
+            cursor.advance()
+        }
+        #expect(left == ["a@6", "a@3"])
+        guard case .refused(.compacted) = try h.apply([.compact(Etcd.CompactionRequest(revision: 5))])[0] else { Issue.record("compacting again must be refused"); return }
+        guard case .refused(.futureRevision) = try h.apply([.compact(Etcd.CompactionRequest(revision: 9))])[0] else { Issue.record("a future compaction must be refused"); return }
+        #expect(MVCCError.compacted.status.message == "etcdserver: mvcc: required revision has been compacted")
+        #expect(MVCCError.compacted.status.code == .outOfRange)
+    }
+
+    @Test("txn: compares on value, version, create and mod with every operator; both branches; one revision")
+    func transactions() throws {
+        let h = try Harness()
+        try h.put("x", "1")  // 2
+        func compare(_ result: Etcd.Compare.Result, _ target: Etcd.Compare.Target, _ key: String = "x") -> Etcd.Compare {
+            Etcd.Compare(result: result, target: target, key: Self.bytes(key))
+        }
+        let holding: [Etcd.Compare] = [
+            compare(.equal, .value(Self.bytes("1"))), compare(.notEqual, .value(Self.bytes("2"))),
+            compare(.greater, .value(Self.bytes("0"))), compare(.less, .value(Self.bytes("2"))),
+            compare(.equal, .version(1)), compare(.equal, .createRevision(2)), compare(.equal, .modRevision(2)),
+            compare(.less, .modRevision(3)), compare(.greater, .createRevision(1)), compare(.equal, .version(0), "absent"),
+            compare(.equal, .lease(0)),
+        ]
+        for condition in holding {
+            let request = Etcd.TxnRequest(compare: [condition], success: [.put(Etcd.PutRequest(key: Self.bytes("ok"), value: Self.bytes("1")))])
+            guard case .txn(let response) = try h.txn(request) else { Issue.record("refused"); continue }
+            #expect(response.succeeded, "\(condition) should hold")
+        }
+        let failing = Etcd.TxnRequest(
+            compare: [compare(.equal, .value(Self.bytes("1"))), compare(.equal, .value(Self.bytes("x")), "absent")],
+            success: [.put(Etcd.PutRequest(key: Self.bytes("then"), value: Self.bytes("1")))],
+            failure: [.put(Etcd.PutRequest(key: Self.bytes("else"), value: Self.bytes("1"))),
+                      .put(Etcd.PutRequest(key: Self.bytes("else2"), value: Self.bytes("1"))),
+                      .range(Etcd.RangeRequest(key: Self.bytes("else")))])
+        let before = try h.store.revision()
+        guard case .txn(let response) = try h.txn(failing) else { Issue.record("refused"); return }
+        #expect(!response.succeeded, "a value compare on an absent key fails")
+        #expect(try h.get("then") == nil && h.get("else") != nil)
+        #expect(try h.get("else")?.modRevision == before + 1 && h.get("else2")?.modRevision == before + 1, "one revision for the whole txn")
+        guard case .range(let read)? = response.responses.last else { Issue.record("no range response"); return }
+        #expect(read.kvs.first?.value == Self.bytes("1"), "a range in the txn sees the txn's own earlier put")
+        #expect(response.header?.revision == before + 1 && read.header?.revision == before + 1)
+        let readOnly = Etcd.TxnRequest(success: [.range(Etcd.RangeRequest(key: Self.bytes("x")))])
+        guard case .txn(let quiet) = try h.txn(readOnly) else { Issue.record("refused"); return }
+        #expect(quiet.succeeded && quiet.header?.revision == before + 1, "a txn that writes nothing takes no revision")
+    }
+
+    @Test("a txn refused half-way (put with ignore_value on an absent key) leaves nothing behind")
+    func txnRollsBack() throws {
+        let h = try Harness()
+        let request = Etcd.TxnRequest(success: [
+            .put(Etcd.PutRequest(key: Self.bytes("first"), value: Self.bytes("1"))),
+            .put(Etcd.PutRequest(key: Self.bytes("second"), ignoreValue: true)),
+        ])
+        guard case .refused(.keyNotFound) = try h.txn(request) else { Issue.record("expected key not found"); return }
+        #expect(try h.get("first") == nil && h.store.revision() == 1)
+        // The next command in the same batch is not disturbed.
+        let outcomes = try h.apply([.txn(request), .put(Etcd.PutRequest(key: Self.bytes("after"), value: Self.bytes("1")))])
+        guard case .refused = outcomes[0], case .put(let put) = outcomes[1] else { Issue.record("\(outcomes)"); return }
+        #expect(try put.header?.revision == 2 && h.get("first") == nil)
+    }
+
+    @Test("commands in one batch see each other: the second put of a key in a batch is version 2")
+    func batchSeesItself() throws {
+        let h = try Harness()
+        let outcomes = try h.apply([
+            .put(Etcd.PutRequest(key: Self.bytes("k"), value: Self.bytes("1"))),
+            .put(Etcd.PutRequest(key: Self.bytes("k"), value: Self.bytes("2"), prevKV: true)),
+            .deleteRange(Etcd.DeleteRangeRequest(key: Self.bytes("k"), prevKV: true)),
+        ])
+        guard case .put(let second) = outcomes[1], case .deleteRange(let delete) = outcomes[2] else { Issue.record("\(outcomes)"); return }
+        #expect(second.prevKV?.value == Self.bytes("1") && second.header?.revision == 3)
+        #expect(delete.prevKVs.first?.version == 2 && delete.header?.revision == 4)
+        #expect(try h.storage.appliedIndex() == 3, "the applied index is written with the batch")
+    }
+
+    @Test("the store survives a reopen: revisions, history and compaction are on disk")
+    func reopen() throws {
+        let directory: String
+        do {
+            let h = try Harness()
+            try h.put("a", "1")
+            try h.put("a", "2")
+            _ = try h.apply([.compact(Etcd.CompactionRequest(revision: 2))])
+            directory = h.directory
+            let copy = directory + "-copy"
+            try? FileManager.default.removeItem(atPath: copy)
+            // RocksDB holds a lock: reopen a copy taken while it is open (the WAL has everything).
+            try FileManager.default.copyItem(atPath: directory, toPath: copy)
+            let reopened = MVCCStore(storage: try RaftStorage(existingDirectory: copy))
+            #expect(try reopened.revision() == 3 && reopened.compactedRevision() == 2)
+            #expect(try reopened.range(Etcd.RangeRequest(key: Self.bytes("a"), revision: 2)).kvs.first?.value == Self.bytes("1"))
+            try? FileManager.default.removeItem(atPath: copy)
+        }
+    }
+
+    @Test("txn rules: too many operations, empty keys, the same key written twice in a branch")
+    func requestRules() throws {
+        func put(_ key: String) -> Etcd.RequestOp { .put(Etcd.PutRequest(key: Self.bytes(key), value: Self.bytes("v"))) }
+        func delete(_ key: String, _ end: String = "") -> Etcd.RequestOp { .deleteRange(Etcd.DeleteRangeRequest(key: Self.bytes(key), rangeEnd: Self.bytes(end))) }
+        #expect(throws: MVCCError.duplicateKey) { try RequestRules.check(Etcd.TxnRequest(success: [put("a"), put("a")])) }
+        #expect(throws: MVCCError.duplicateKey) { try RequestRules.check(Etcd.TxnRequest(success: [delete("a", "c"), put("b")])) }
+        #expect(throws: MVCCError.duplicateKey) {
+            try RequestRules.check(Etcd.TxnRequest(success: [put("a"), .txn(Etcd.TxnRequest(failure: [put("a")]))]))
+        }
+        // The same key in the two branches, or in both branches of a nested txn, is fine.
+        try RequestRules.check(Etcd.TxnRequest(success: [put("a")], failure: [put("a")]))
+        try RequestRules.check(Etcd.TxnRequest(success: [.txn(Etcd.TxnRequest(success: [put("a")], failure: [put("a")]))]))
+        try RequestRules.check(Etcd.TxnRequest(success: [delete("a", "c"), delete("b")]))
+        #expect(throws: MVCCError.tooManyOperations) { try RequestRules.check(Etcd.TxnRequest(success: (0..<129).map { put("k\($0)") })) }
+        try RequestRules.check(Etcd.TxnRequest(success: (0..<128).map { put("k\($0)") }))
+        #expect(throws: MVCCError.emptyKey) { try RequestRules.check(Etcd.TxnRequest(compare: [Etcd.Compare()])) }
+        #expect(throws: MVCCError.emptyKey) { try RequestRules.check(Etcd.TxnRequest(success: [put("")])) }
+    }
+
+    @Test("index keys sort as their user keys do, and decode back (random keys with 0x00 and 0xFF)")
+    func keyEncodingOrder() throws {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = [0x00, 0x01, 0x02, 0x7F, 0xFE, 0xFF]
+        for _ in 0..<2_000 {
+            let a = (0..<Int.random(in: 0...5, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+            let b = (0..<Int.random(in: 0...5, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+            let (ra, rb) = (Int64.random(in: 1...1_000, using: &generator), Int64.random(in: 1...1_000, using: &generator))
+            let (ka, kb) = (MVCCKeys.version(a, ra), MVCCKeys.version(b, rb))
+            if a != b {
+                #expect(ka.lexicographicallyPrecedes(kb) == a.lexicographicallyPrecedes(b), "\(a) \(b)")
+                #expect(MVCCKeys.pastVersions(of: a).lexicographicallyPrecedes(kb) == a.lexicographicallyPrecedes(b), "\(a) \(b)")
+            } else {
+                #expect(ka.lexicographicallyPrecedes(kb) == (ra > rb) || ra == rb, "newest first")
+            }
+            let decoded = ka.withUnsafeBytes { MVCCKeys.decodeVersion($0) }
+            #expect(decoded?.key == a && decoded?.revision == ra)
+        }
+    }
+}
