@@ -15,8 +15,14 @@ struct OverloadTests {
         // A long election timeout keeps the cut-off leader leading while the test fills it.
         let cluster = LocalCluster(directory: directory, electionTimeout: .seconds(3), maxPendingRequests: 8)
         try await cluster.start(size: 3)
-        let leader = try #require(await cluster.awaitLeader(within: .seconds(20)))
-        _ = try await cluster.put("warm", "up", via: leader)
+        // A first write through the leader (its no-op committed, connections up). On a loaded
+        // machine that can take seconds, and the leader can change meanwhile: retry, bounded.
+        var warmLeader: NodeID? = nil
+        for _ in 0..<6 where warmLeader == nil {
+            guard let candidate = await cluster.awaitLeader(within: .seconds(20)) else { continue }
+            if (try? await cluster.put("warm", "up", via: candidate, timeout: .seconds(5))) != nil { warmLeader = candidate }
+        }
+        let leader = try #require(warmLeader, "no leader took a write within six tries")
 
         // Cut the leader off: nothing it takes can commit, so writes pile up on it.
         await cluster.partition([leader])
