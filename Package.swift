@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "greyctl",
             dependencies: [
-                "GreyRPC", "GreyWire", "GreyRaft", "GreyStorage",
+                "GreyRPC", "GreyWire", "GreyRaft", "GreyStorage", "GreyMVCC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -106,7 +106,7 @@ let package = Package(
         .target(
             name: "GreyNode",
             dependencies: [
-                "GreyRaft", "GreyStorage", "GreyRPC", "GreyWire",
+                "GreyRaft", "GreyStorage", "GreyMVCC", "GreyRPC", "GreyWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -140,10 +140,10 @@ final class MVCCApplier {
         guard request.revision > compacted else { throw .compacted }
         guard request.revision <= revision else { throw .futureRevision }
         var doomed: [[UInt8]] = []
-        let cursor = batch.cursor(MVCCStore.family, from: [MVCCKeys.versionTag])
+        let cursor = batch.cursor(MVCCStore.family, from: MVCCKeys.versions)
         var lastKey: [UInt8]? = nil
         var keptOne = false
-        while let pair = try readCurrent(cursor), pair.key.first == MVCCKeys.versionTag {
+        while let pair = try readCurrent(cursor), MVCCKeys.isVersion(pair.key) {
             guard let (key, at) = MVCCKeys.decodeVersion(pair.key) else { throw .corrupted("an index key that does not decode") }
             if key != lastKey {
                 lastKey = key
@@ -159,7 +159,7 @@ final class MVCCApplier {
             }
             cursor.advance()
         }
-        let history = batch.cursor(MVCCStore.family, from: [MVCCKeys.historyTag])
+        let history = batch.cursor(MVCCStore.family, from: MVCCKeys.historyStart)
         while let pair = try readCurrent(history), let (at, _) = MVCCKeys.decodeHistory(pair.key), at <= request.revision {
             doomed.append([UInt8](pair.key))
             history.advance()

@@ -1,24 +1,36 @@
-/// Where the MVCC store keeps things in the state column family (beside the applied index,
-/// `\0applied-index`, so a snapshot of the family carries all of it):
+import GreyStorage
+
+/// Where the MVCC store keeps things in the state column family. Every key starts with the
+/// state machine's prefix (`RaftStorage.dataPrefix`, 0x01: a snapshot carries exactly the keys
+/// under it, and the applied index sorts before them):
 ///
-///     \0mvcc-revision                      the store's revision (big-endian u64)
-///     \0mvcc-compacted                     the revision compacted through
-///     0x02 key* 0x00 0x01 ~revision        one version of a key: its record (`StoredVersion`)
-///     0x03 revision sub                    what the write `sub` of `revision` changed: the key
+///     0x01 0x00 "mvcc-revision"                 the store's revision (big-endian u64)
+///     0x01 0x00 "mvcc-compacted"                the revision compacted through
+///     0x01 0x02 key* 0x00 0x01 ~revision        one version of a key: its record (`StoredVersion`)
+///     0x01 0x03 revision sub                    what write `sub` of `revision` changed: the key
 ///
 /// `key*` is the user key with every 0x00 written 0x00 0xFF, and 0x00 0x01 ends it, so index
 /// keys sort by user key first (a key sorts before every longer key it begins), then by
 /// revision newest first (`~revision`, big-endian). "The latest version at or before R" is
 /// one seek; the history by revision (what a watch replays) is a scan of 0x03.
 enum MVCCKeys {
+    static let namespace: UInt8 = RaftStorage.dataPrefix
     static let versionTag: UInt8 = 0x02
     static let historyTag: UInt8 = 0x03
-    static let revisionKey = Array("\u{0}mvcc-revision".utf8)
-    static let compactedKey = Array("\u{0}mvcc-compacted".utf8)
+    static let revisionKey = [namespace] + Array("\u{0}mvcc-revision".utf8)
+    static let compactedKey = [namespace] + Array("\u{0}mvcc-compacted".utf8)
+    /// The first index key, and the first history key.
+    static let versions: [UInt8] = [namespace, versionTag]
+    static let historyStart: [UInt8] = [namespace, historyTag]
+
+    /// Whether a state key is an index key (of any user key).
+    static func isVersion(_ stateKey: UnsafeRawBufferPointer) -> Bool {
+        stateKey.count >= 2 && stateKey[0] == namespace && stateKey[1] == versionTag
+    }
 
     /// The first index key of `key` and of every key after it.
     static func start(of key: [UInt8]) -> [UInt8] {
-        var bytes: [UInt8] = [versionTag]
+        var bytes: [UInt8] = versions
         bytes.reserveCapacity(key.count + 11)
         for byte in key {
             bytes.append(byte)
@@ -46,10 +58,10 @@ enum MVCCKeys {
 
     /// The user key and revision of an index key; nil if it is not one.
     static func decodeVersion(_ indexKey: UnsafeRawBufferPointer) -> (key: [UInt8], revision: Int64)? {
-        guard indexKey.count >= 11, indexKey[0] == versionTag else { return nil }
+        guard indexKey.count >= 12, isVersion(indexKey) else { return nil }
         var key: [UInt8] = []
-        key.reserveCapacity(indexKey.count - 11)
-        var offset = 1
+        key.reserveCapacity(indexKey.count - 12)
+        var offset = 2
         while offset < indexKey.count - 8 {
             let byte = indexKey[offset]
             if byte == 0 {
@@ -70,15 +82,15 @@ enum MVCCKeys {
 
     /// The history key of write `sub` of `revision`.
     static func history(_ revision: Int64, _ sub: Int64) -> [UInt8] {
-        var bytes: [UInt8] = [historyTag]
+        var bytes = historyStart
         appendBigEndian(&bytes, UInt64(revision))
         appendBigEndian(&bytes, UInt64(sub))
         return bytes
     }
 
     static func decodeHistory(_ historyKey: UnsafeRawBufferPointer) -> (revision: Int64, sub: Int64)? {
-        guard historyKey.count == 17, historyKey[0] == historyTag else { return nil }
-        return (Int64(bitPattern: readBigEndian(historyKey, at: 1)), Int64(bitPattern: readBigEndian(historyKey, at: 9)))
+        guard historyKey.count == 18, historyKey[0] == namespace, historyKey[1] == historyTag else { return nil }
+        return (Int64(bitPattern: readBigEndian(historyKey, at: 2)), Int64(bitPattern: readBigEndian(historyKey, at: 10)))
     }
 
     static func appendBigEndian(_ bytes: inout [UInt8], _ value: UInt64) {

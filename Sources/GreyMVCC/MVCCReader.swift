@@ -39,7 +39,7 @@ struct MVCCReader {
         let cursor = cursor(MVCCKeys.start(of: range.start))
         while let pair = try current(cursor) {
             guard let (key, _) = MVCCKeys.decodeVersion(pair.key) else {
-                guard pair.key.first == MVCCKeys.versionTag else { return }  // past the index
+                guard MVCCKeys.isVersion(pair.key) else { return }  // past the index
                 throw .corrupted("an index key that does not decode")
             }
             guard range.contains(key) else { return }

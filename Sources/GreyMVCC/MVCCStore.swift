@@ -12,7 +12,7 @@ import GreyWire
 public final class MVCCStore: @unchecked Sendable {
     // @unchecked Sendable: all state is in RocksDB (thread-safe); no mutable Swift state.
     static let family = RaftStorage.stateFamily
-    private let storage: RaftStorage
+    let storage: RaftStorage
 
     public init(storage: RaftStorage) {
         self.storage = storage
@@ -51,4 +51,81 @@ public final class MVCCStore: @unchecked Sendable {
     }
 
     private var liveReader: MVCCReader { MVCCReader { [storage] in storage.stateCursor(from: $0) } }
+}
+
+extension MVCCStore {
+    /// Converts a state machine written before the store kept revisions (grey.v1 keys stored as
+    /// 0x01 + key) into this one: each key becomes a version at revision 2, one write as etcd
+    /// would number it. Done once, at start and after installing an old snapshot; returns how
+    /// many keys it converted (0 when there was nothing to do).
+    @discardableResult
+    public func adoptLegacyState() throws(StorageError) -> Int {
+        let cursor = storage.stateCursor(from: MVCCKeys.revisionKey)
+        if let pair = try cursor.current(), pair.key.elementsEqual(MVCCKeys.revisionKey) { return 0 }
+        var legacy: [(key: [UInt8], value: [UInt8])] = []
+        let scan = storage.stateCursor(from: [MVCCKeys.namespace])
+        while let pair = try scan.current(), pair.key.first == MVCCKeys.namespace {
+            if pair.key.count > 1 { legacy.append(([UInt8](pair.key.dropFirst()), [UInt8](pair.value))) }
+            scan.advance()
+        }
+        guard !legacy.isEmpty else { return 0 }
+        let batch = storage.stateBatch()
+        let revision: Int64 = 2
+        for (sub, entry) in legacy.enumerated() {
+            batch.delete(Self.family, [MVCCKeys.namespace] + entry.key)
+            let stored = StoredVersion(createRevision: revision, version: 1, lease: 0, value: entry.value)
+            batch.put(Self.family, MVCCKeys.version(entry.key, revision), stored.encoded)
+            batch.put(Self.family, MVCCKeys.history(revision, Int64(sub)), entry.key)
+        }
+        batch.put(Self.family, MVCCKeys.revisionKey, MVCCKeys.encodeRevision(revision))
+        try storage.writeState(batch, appliedIndex: try storage.appliedIndex())
+        return legacy.count
+    }
+}
+
+extension MVCCStore {
+    /// Answers a Txn that writes nothing from what this node has applied, without the log:
+    /// it runs on a batch that is thrown away.
+    public func evaluate(_ request: Etcd.TxnRequest) throws(MVCCError) -> Etcd.TxnResponse {
+        let applier: MVCCApplier
+        let outcome: MVCCOutcome
+        do {
+            applier = try MVCCApplier(batch: storage.stateBatch())
+            outcome = try applier.apply(.txn(request))
+        } catch let error as MVCCError {
+            throw error
+        } catch {
+            throw .corrupted("\(error)")
+        }
+        switch outcome {
+        case .txn(let response): return response
+        case .refused(let error): throw error
+        default: throw .corrupted("a Txn answered as something else")
+        }
+    }
+}
+
+extension RequestRules {
+    /// Whether a Txn only reads (in both branches, nested Txns included).
+    public static func isReadOnly(_ request: Etcd.TxnRequest) -> Bool {
+        (request.success + request.failure).allSatisfy { op in
+            switch op {
+            case .range: true
+            case .txn(let nested): isReadOnly(nested)
+            case .put, .deleteRange: false
+            }
+        }
+    }
+
+    /// Whether every read of a Txn asked for serializable consistency (etcd then answers it
+    /// from the local member without confirming leadership).
+    public static func isSerializable(_ request: Etcd.TxnRequest) -> Bool {
+        (request.success + request.failure).allSatisfy { op in
+            switch op {
+            case .range(let range): range.serializable
+            case .txn(let nested): isSerializable(nested)
+            case .put, .deleteRange: false
+            }
+        }
+    }
 }

@@ -176,7 +176,11 @@ extension GreyNode {
         let started = ContinuousClock.now
         installingSnapshot = true
         do {
-            try await onStorage { try storage.installSnapshot(file: received.path, metadata: metadata) }
+            let store = self.store
+            try await onStorage {
+                try storage.installSnapshot(file: received.path, metadata: metadata)
+                try store.adoptLegacyState()  // a snapshot from a node still on the old state machine
+            }
         } catch {
             fatalError("\(configuration.id): cannot install the snapshot at \(metadata.index): \(error)")
         }

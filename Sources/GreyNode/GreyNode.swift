@@ -1,4 +1,5 @@
 import Dispatch
+import GreyMVCC
 import GreyRPC
 import GreyRaft
 import GreyStorage
@@ -34,6 +35,10 @@ public actor GreyNode {
     /// The node's monotonic clock, as the core reads it.
     var now: Duration { ContinuousClock.now - clockOrigin }
     let storage: RaftStorage
+    /// The state machine: the MVCC store in `storage`.
+    let store: MVCCStore
+    /// etcd's cluster id: a hash of the founding membership (see `clusterID(founding:)`).
+    let clusterID: UInt64
     private let storageQueue = DispatchQueue(label: "grey.storage")
     /// Reads and writes of whole snapshots: long, so kept off the storage queue's writes.
     let snapshotQueue = DispatchQueue(label: "grey.snapshot")
@@ -45,7 +50,7 @@ public actor GreyNode {
     /// for that alone costs two trips through the loop's queue per call.
     private nonisolated let leading = NIOLockedValueBox(false)
     var appliedIndex: LogIndex
-    private var proposals: [LogIndex: (term: Term, continuation: CheckedContinuation<KVOutcome, Error>)] = [:]
+    private var proposals: [LogIndex: (term: Term, continuation: CheckedContinuation<MVCCOutcome, Error>)] = [:]
     private var configChanges: [LogIndex: (term: Term, continuation: CheckedContinuation<Void, Error>)] = [:]
     /// Learners that joined to become voters: promoted by the leader once caught up.
     private var promoteWhenCaughtUp: Set<NodeID> = []
@@ -86,6 +91,10 @@ public actor GreyNode {
         self.eventLoop = configuration.eventLoop
         self.log = log
         self.storage = storage
+        self.store = MVCCStore(storage: storage)
+        self.clusterID = Self.clusterID(founding: (try storage.bootstrapConfiguration()) ?? bootstrap)
+        let converted = try store.adoptLegacyState()
+        if converted > 0 { log("converted \(converted) keys of the old state machine to the MVCC store (all at revision 2)") }
         var durable = try storage.load()
         if durable.hardState.commit < durable.appliedIndex { durable.appliedIndex = durable.hardState.commit }
         var raftConfig = RaftConfig(id: configuration.id, seed: configuration.seed)
@@ -229,12 +238,12 @@ public actor GreyNode {
     // MARK: - Client operations (on the leader)
 
     /// Proposes a write and waits until it is applied; returns its outcome and the header.
-    func write(_ command: KVCommand) async throws -> (KVOutcome, ResponseHeader) {
+    func write(_ command: MVCCCommand) async throws -> (MVCCOutcome, ResponseHeader) {
         try ensureRunning()
         // Proposing, registering the waiter and driving the core happen in one step, inside
         // the continuation's body: entering it is a suspension point, where a drain already
         // under way could otherwise take the core's answer before anyone waits for it.
-        let outcome = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<KVOutcome, Error>) in
+        let outcome = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<MVCCOutcome, Error>) in
             guard proposals.count < configuration.maxPendingRequests else {
                 continuation.resume(throwing: NodeError.overloaded("writes"))
                 return
@@ -246,7 +255,7 @@ public actor GreyNode {
                 // (`make chaos-broken`): a put is acknowledged once the leader has proposed it,
                 // before any majority has it, so a deposed leader's acknowledged puts vanish.
                 if case .put = command {
-                    continuation.resume(returning: .put)
+                    continuation.resume(returning: .put(Etcd.PutResponse()))
                     kick()
                     return
                 }
@@ -333,15 +342,20 @@ public actor GreyNode {
     /// first waits until the read may be served (`awaitReadable`), then reads the state machine.
     func get(_ key: [UInt8], consistency: ReadConsistency) async throws -> GetResponse {
         if consistency != .stale { _ = try await awaitReadable(lease: consistency == .lease) }
-        while installingSnapshot { await withCheckedContinuation { waitingForInstall.append($0) } }
-        let value = try readValue(key)
+        let value = try await range(Etcd.RangeRequest(key: key)).kvs.first?.value
         return GetResponse(header: header, found: value != nil, value: value ?? [])
     }
 
-    /// Reads the state machine. Applies complete before `appliedIndex` moves, so a read made
-    /// once the index a reader waits for is applied sees every write up to it.
-    func readValue(_ key: [UInt8]) throws -> [UInt8]? {
-        try storage.value(key)
+    /// Reads the state machine (after waiting out a snapshot install, which replaces it in
+    /// several batches). Applies complete before `appliedIndex` moves, so a read made once the
+    /// index a reader waits for is applied sees every write up to it.
+    func range(_ request: Etcd.RangeRequest) async throws -> Etcd.RangeResponse {
+        while installingSnapshot { await withCheckedContinuation { waitingForInstall.append($0) } }
+        do {
+            return try store.range(request)
+        } catch {
+            throw error.status
+        }
     }
 
     // MARK: - Peer messages
@@ -451,9 +465,9 @@ public actor GreyNode {
     /// (an unsynced RocksDB write: the log is the durable record), then answers the proposals
     /// waiting for them.
     private func apply(_ entries: [LogEntry]) {
-        let outcomes: [LogIndex: KVOutcome]
+        let outcomes: [LogIndex: MVCCOutcome]
         do {
-            outcomes = try Self.applyBatch(entries, to: storage)
+            outcomes = try Self.applyBatch(entries, to: store)
         } catch {
             fatalError("\(configuration.id): cannot apply to the state machine: \(error)")
         }
@@ -475,40 +489,18 @@ public actor GreyNode {
         }
     }
 
-    /// Computes each command's effect (later commands in the batch see earlier ones) and writes
-    /// them with the applied index in one RocksDB batch (unsynced: the log is the durable record).
-    private static func applyBatch(_ entries: [LogEntry], to storage: RaftStorage) throws -> [LogIndex: KVOutcome] {
-        var overlay: [[UInt8]: [UInt8]?] = [:]
-        var changes: [(key: [UInt8], value: [UInt8]?)] = []
-        var outcomes: [LogIndex: KVOutcome] = [:]
-        func current(_ key: [UInt8]) throws -> [UInt8]? {
-            if let pending = overlay[key] { return pending }
-            return try storage.value(key)
-        }
+    /// Applies the commands among `entries` to the store in one batch with the applied index
+    /// (later commands see earlier ones); returns each command's outcome by its index.
+    private static func applyBatch(_ entries: [LogEntry], to store: MVCCStore) throws -> [LogIndex: MVCCOutcome] {
+        var indexes: [LogIndex] = []
+        var commands: [MVCCCommand] = []
         for entry in entries {
-            guard case .command(let bytes) = entry.payload, let command = KVCommand(bytes) else { continue }
-            switch command {
-            case .put(let request):
-                overlay[request.key] = .some(request.value)
-                changes.append((request.key, request.value))
-                outcomes[entry.index] = .put
-            case .delete(let request):
-                let existed = try current(request.key) != nil
-                overlay[request.key] = .some(nil)
-                changes.append((request.key, nil))
-                outcomes[entry.index] = .deleted(existed: existed)
-            case .compareAndSwap(let request):
-                let value = try current(request.key)
-                let matches = request.expectAbsent ? value == nil : value == request.expectedValue
-                if matches {
-                    overlay[request.key] = .some(request.newValue)
-                    changes.append((request.key, request.newValue))
-                }
-                outcomes[entry.index] = .swapped(succeeded: matches, current: value)
-            }
+            guard case .command(let bytes) = entry.payload, let command = KVCommand.decode(bytes) else { continue }
+            indexes.append(entry.index)
+            commands.append(command)
         }
-        try storage.apply(changes, appliedIndex: entries.last!.index)
-        return outcomes
+        let outcomes = try store.apply(commands, appliedIndex: entries.last!.index)
+        return Dictionary(uniqueKeysWithValues: zip(indexes, outcomes))
     }
 
     /// Sends a request to its peer, or hands a reply to the RPC waiting for it.

@@ -1,3 +1,4 @@
+import GreyMVCC
 import GreyRPC
 import GreyRaft
 import GreyWire
@@ -25,23 +26,25 @@ public enum NodeServices {
             let node = try handle.node()
             guard !request.key.isEmpty else { throw GRPCStatus(.invalidArgument, "key must not be empty") }
             if let answer = try await forwarder.forward(KVMethods.put, request, from: node, within: remaining(context)) { return answer }
-            let (_, header) = try await node.write(.put(request))
+            let (outcome, header) = try await node.write(KVCommand.put(request))
+            guard case .put = outcome else { throw unexpected(outcome) }
             return PutResponse(header: header)
         }
         router.register(KVMethods.delete) { request, context in
             let node = try handle.node()
             guard !request.key.isEmpty else { throw GRPCStatus(.invalidArgument, "key must not be empty") }
             if let answer = try await forwarder.forward(KVMethods.delete, request, from: node, within: remaining(context)) { return answer }
-            let (outcome, header) = try await node.write(.delete(request))
-            guard case .deleted(let existed) = outcome else { throw GRPCStatus(.internal, "unexpected outcome") }
-            return DeleteResponse(header: header, deleted: existed)
+            let (outcome, header) = try await node.write(KVCommand.delete(request))
+            guard case .deleteRange(let response) = outcome else { throw unexpected(outcome) }
+            return DeleteResponse(header: header, deleted: response.deleted > 0)
         }
         router.register(KVMethods.compareAndSwap) { request, context in
             let node = try handle.node()
             guard !request.key.isEmpty else { throw GRPCStatus(.invalidArgument, "key must not be empty") }
             if let answer = try await forwarder.forward(KVMethods.compareAndSwap, request, from: node, within: remaining(context)) { return answer }
-            let (outcome, header) = try await node.write(.compareAndSwap(request))
-            guard case let .swapped(succeeded, current) = outcome else { throw GRPCStatus(.internal, "unexpected outcome") }
+            let (outcome, header) = try await node.write(KVCommand.compareAndSwap(request))
+            guard case .txn(let response) = outcome else { throw unexpected(outcome) }
+            let (succeeded, current) = KVCommand.swapResult(response, request)
             return CompareAndSwapResponse(header: header, succeeded: succeeded, currentFound: current != nil, currentValue: current ?? [])
         }
         router.register(KVMethods.get) { request, context in
@@ -117,6 +120,7 @@ public enum NodeServices {
             try await node.transferLeadership(to: NodeID(request.targetID))
             return TransferLeadershipResponse(header: await node.header)
         }
+        EtcdKVService.register(on: &router, handle: handle, forwarder: forwarder)
         router.register(ClusterMethods.getClusterStatus) { _, _ in
             // While it waits for its peers a node still says who it is: that is how they find it.
             guard let node = handle.startedNode else { return GetClusterStatusResponse(nodeID: handle.id.rawValue) }
@@ -130,6 +134,13 @@ public enum NodeServices {
     static func requireClusterCertificate(_ context: GRPCCallContext, _ node: GreyNode) throws {
         guard node.configuration.tls != nil, !context.peerCertified else { return }
         throw GRPCStatus(.unauthenticated, "\(context.path) needs a client certificate from the cluster CA")
+    }
+
+    /// The error for a write whose outcome is not the kind its command produces: etcd's
+    /// error for a refusal, else an internal one.
+    static func unexpected(_ outcome: MVCCOutcome) -> GRPCStatus {
+        if case .refused(let error) = outcome { return error.status }
+        return GRPCStatus(.internal, "unexpected outcome \(outcome)")
     }
 
     /// How long a forwarded call may take: what the caller allows, or five seconds.

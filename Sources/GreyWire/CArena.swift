@@ -99,3 +99,20 @@ func decodeNested<M: ProtobufMessage>(_ type: M.Type, _ pointer: UnsafeMutablePo
     guard let pointer else { return nil }
     return try M(c: pointer.pointee)
 }
+
+extension CArena {
+    /// A C array of NUL-terminated copies, for a `repeated string` field.
+    func strings(_ values: [String]) -> (count: Int, pointers: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) {
+        guard !values.isEmpty else { return (0, nil) }
+        let raw = allocate(bytes: MemoryLayout<UnsafeMutablePointer<CChar>?>.stride * values.count)
+        let pointers = raw.bindMemory(to: UnsafeMutablePointer<CChar>?.self, capacity: values.count)
+        for (offset, value) in values.enumerated() { pointers[offset] = string(value) }
+        return (values.count, pointers)
+    }
+}
+
+/// Copies a `repeated string` field out of a C struct.
+func decodeStrings(count: Int, _ pointers: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> [String] {
+    guard count > 0, let pointers else { return [] }
+    return (0..<count).map { String(protobufC: pointers[$0]) }
+}

@@ -177,7 +177,7 @@ struct MVCCStoreTests {
         #expect(throws: MVCCError.futureRevision) { try h.store.range(Etcd.RangeRequest(key: Self.bytes("a"), revision: 7)) }
         // What is left on disk: a@3 (newest at 5), a@6; b's versions all gone (a tombstone was newest).
         var left: [String] = []
-        let cursor = h.storage.stateCursor(from: [MVCCKeys.versionTag])
+        let cursor = h.storage.stateCursor(from: MVCCKeys.versions)
         while let pair = try cursor.current(), let (key, revision) = MVCCKeys.decodeVersion(pair.key) {
             left.append("\(String(decoding: key, as: UTF8.self))@\(revision)")
             cursor.advance()

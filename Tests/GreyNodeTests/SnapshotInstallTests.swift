@@ -66,8 +66,8 @@ struct SnapshotInstallTests {
         #expect(installed == [true, true])
         let applied = await node.appliedIndex
         #expect(applied == 30_000)
-        #expect(try await node.readValue(Array("key-29999".utf8)) == [UInt8](repeating: UInt8(29_999 % 251), count: 8))
-        #expect(try await node.readValue(Array("key-19999".utf8)) == [UInt8](repeating: UInt8(19_999 % 251), count: 8))
+        #expect(try await node.range(Etcd.RangeRequest(key: Array("key-29999".utf8))).kvs.first?.value == [UInt8](repeating: UInt8(29_999 % 251), count: 8))
+        #expect(try await node.range(Etcd.RangeRequest(key: Array("key-19999".utf8))).kvs.first?.value == [UInt8](repeating: UInt8(19_999 % 251), count: 8))
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: root + "/follower").filter { $0.hasPrefix("snapshot.incoming") }
         #expect(leftovers.isEmpty, "\(leftovers)")
     }

@@ -54,7 +54,7 @@ struct Snapshot: AsyncParsableCommand {
                         "keys": checked.records, "bytes": bytes, "seconds": (seconds * 1000).rounded() / 1000,
                     ])
                 } else {
-                    print("snapshot saved to \(output): index \(checked.metadata.index.rawValue), term \(checked.metadata.term.rawValue), \(checked.records) keys, \(bytes) bytes from \(source) in \(String(format: "%.2f", seconds)) s")
+                    print("snapshot saved to \(output): index \(checked.metadata.index.rawValue), term \(checked.metadata.term.rawValue), \(checked.records) records, \(bytes) bytes from \(source) in \(String(format: "%.2f", seconds)) s")
                 }
             }
         }

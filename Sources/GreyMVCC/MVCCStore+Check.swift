@@ -1,0 +1,66 @@
+import GreyStorage
+
+/// What `greyctl fsck` learns from reading the whole store.
+public struct MVCCCheckReport: Sendable {
+    public var keys = 0
+    public var versions = 0
+    public var revision: Int64 = 0
+    public var compacted: Int64 = 0
+}
+
+extension MVCCStore {
+    /// Reads every key of the store (RocksDB verifies each block's checksum on the way) and
+    /// checks what the layout promises: every index key and record decodes, no version is
+    /// newer than the store's revision or older than its compaction without being the newest
+    /// of its key, and every history entry names a key with a version at that revision.
+    public func check() throws(StorageError) -> MVCCCheckReport {
+        let reader = MVCCReader { [storage] in storage.stateCursor(from: $0) }
+        var report = MVCCCheckReport()
+        do {
+            report.revision = try reader.revision()
+            report.compacted = try reader.compacted()
+        } catch {
+            throw .corrupted("\(error)")
+        }
+        guard report.compacted <= report.revision else {
+            throw .corrupted("the store is compacted through revision \(report.compacted), past its revision \(report.revision)")
+        }
+        let cursor = storage.stateCursor(from: MVCCKeys.versions)
+        var lastKey: [UInt8]? = nil
+        var belowCompaction = false
+        while let pair = try cursor.current(), MVCCKeys.isVersion(pair.key) {
+            guard let (key, revision) = MVCCKeys.decodeVersion(pair.key) else { throw .corrupted("an MVCC index key does not decode") }
+            guard StoredVersion(decoding: pair.value) != nil else { throw .corrupted("the version of \(printable(key)) at revision \(revision) does not decode") }
+            guard revision >= 2, revision <= report.revision else {
+                throw .corrupted("\(printable(key)) has a version at revision \(revision), outside 2...\(report.revision)")
+            }
+            if key != lastKey {
+                lastKey = key
+                report.keys += 1
+                belowCompaction = false
+            }
+            if revision <= report.compacted {
+                guard !belowCompaction else { throw .corrupted("\(printable(key)) keeps two versions at or below the compaction at \(report.compacted)") }
+                belowCompaction = true
+            }
+            report.versions += 1
+            cursor.advance()
+        }
+        let history = storage.stateCursor(from: MVCCKeys.historyStart)
+        while let pair = try history.current(), pair.key.count >= 2, pair.key[0] == MVCCKeys.namespace, pair.key[1] == MVCCKeys.historyTag {
+            guard let (revision, _) = MVCCKeys.decodeHistory(pair.key) else { throw .corrupted("an MVCC history key does not decode") }
+            let key = [UInt8](pair.value)
+            let version = storage.stateCursor(from: MVCCKeys.version(key, revision))
+            guard let found = try version.current(), found.key.elementsEqual(MVCCKeys.version(key, revision)) else {
+                throw .corrupted("the history at revision \(revision) names \(printable(key)), which has no version there")
+            }
+            history.advance()
+        }
+        return report
+    }
+
+    private func printable(_ key: [UInt8]) -> String {
+        let text = String(decoding: key, as: UTF8.self)
+        return text.utf8.elementsEqual(key) && !text.contains(where: \.isNewline) ? "key \"\(text)\"" : "key 0x" + key.map { String(format: "%02x", $0) }.joined()
+    }
+}

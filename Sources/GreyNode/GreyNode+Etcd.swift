@@ -1,0 +1,48 @@
+import GreyMVCC
+import GreyRaft
+import GreyWire
+
+/// What the etcd services need from the node: etcd's response header, and read-only Txns.
+extension GreyNode {
+    /// A 64-bit id for the cluster, the same on every founding member: FNV-1a over the founding
+    /// members' ids and addresses. (A node that joined later has no founding membership of its
+    /// own, and answers with the hash of the one it was started with.)
+    static func clusterID(founding: GreyRaft.Configuration) -> UInt64 {
+        let text = founding.voters.sorted().map { "\($0.rawValue)@\(founding.addresses[$0] ?? "")" }.joined(separator: ",")
+        return text.utf8.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01B3 }
+    }
+
+    /// etcd's header: the cluster, this member, the store's revision and the Raft term.
+    func etcdHeader(revision: Int64) -> Etcd.ResponseHeader {
+        Etcd.ResponseHeader(clusterID: clusterID, memberID: configuration.id.rawValue, revision: revision, raftTerm: raft.term.rawValue)
+    }
+
+    /// A Txn response with etcd's header on it and on every response inside it.
+    func etcdHeaders(_ response: Etcd.TxnResponse) -> Etcd.TxnResponse {
+        let header = etcdHeader(revision: response.header?.revision ?? 0)
+        func stamp(_ response: Etcd.TxnResponse) -> Etcd.TxnResponse {
+            var response = response
+            response.header = header
+            response.responses = response.responses.map { op in
+                switch op {
+                case .range(var inner): inner.header = header; return .range(inner)
+                case .put(var inner): inner.header = header; return .put(inner)
+                case .deleteRange(var inner): inner.header = header; return .deleteRange(inner)
+                case .txn(let inner): return .txn(stamp(inner))
+                }
+            }
+            return response
+        }
+        return stamp(response)
+    }
+
+    /// Answers a Txn that only reads from what this node has applied.
+    func evaluate(_ request: Etcd.TxnRequest) async throws -> Etcd.TxnResponse {
+        while installingSnapshot { await withCheckedContinuation { waitingForInstall.append($0) } }
+        do {
+            return try store.evaluate(request)
+        } catch {
+            throw error.status
+        }
+    }
+}

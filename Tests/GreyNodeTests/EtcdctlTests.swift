@@ -1,0 +1,100 @@
+import Foundation
+import GreyTestSupport
+import Testing
+
+/// The stock etcdctl 3.4 (Debian's etcd-client, ETCDCTL_API=3) against three greyd: the etcd
+/// v3 API answered byte for byte, as an etcd user types it.
+@Suite("etcdctl against a real cluster", .serialized)
+struct EtcdctlTests {
+    /// Runs etcdctl against every node (or one), returning its exit status and output.
+    struct Etcdctl {
+        let cluster: GreydCluster
+
+        func run(_ arguments: [String], node: Int? = nil, input: String? = nil) async throws -> (status: Int32, output: String) {
+            let endpoints = node.map { cluster.address($0) } ?? (0..<3).map(cluster.address).joined(separator: ",")
+            return try await runProcess("env", ["ETCDCTL_API=3", "etcdctl", "--endpoints=\(endpoints)", "--command-timeout=10s"] + arguments, input: input)
+        }
+
+        /// Runs a command that must succeed; returns what it printed on stdout (etcdctl logs
+        /// its retries as JSON lines on stderr, which land in the same pipe: they are dropped).
+        func ok(_ arguments: [String], node: Int? = nil, input: String? = nil) async throws -> String {
+            let (status, output) = try await run(arguments, node: node, input: input)
+            #expect(status == 0, "etcdctl \(arguments.joined(separator: " ")) exited \(status): \(output)")
+            return output.split(separator: "\n", omittingEmptySubsequences: false)
+                .filter { !$0.hasPrefix("{\"level\"") }.joined(separator: "\n")
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        /// A command's `-w json` answer.
+        func json(_ arguments: [String], node: Int? = nil) async throws -> [String: Any] {
+            let output = try await ok(arguments + ["-w", "json"], node: node)
+            let line = output.split(separator: "\n").last.map(String.init) ?? ""
+            return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(output)")
+        }
+
+        /// A command that must fail, printing etcd's error.
+        func fails(_ arguments: [String], saying message: String) async throws {
+            let (status, output) = try await run(arguments)
+            #expect(status != 0, "etcdctl \(arguments.joined(separator: " ")) should have failed: \(output)")
+            #expect(output.contains("Error: \(message)"), "etcdctl \(arguments.joined(separator: " ")): \(output)")
+        }
+    }
+
+    static func int(_ value: Any?) -> Int64? { (value as? NSNumber)?.int64Value }
+
+    @Test("put, get (single, prefix, keys-only, limit, sort, rev, serializable, json), del, txn and compaction as etcd answers them")
+    func keyValue() async throws {
+        let cluster = try GreydCluster(count: 3)
+        defer { cluster.stopAll() }
+        let leader = try await cluster.waitForLeader()
+        let follower = (leader + 1) % 3
+        let etcdctl = Etcdctl(cluster: cluster)
+
+        #expect(try await etcdctl.ok(["put", "foo", "bar"]) == "OK")
+        #expect(try await etcdctl.ok(["put", "foo", "baz", "--prev-kv"]) == "OK\nfoo\nbar")
+        #expect(try await etcdctl.ok(["get", "foo"]) == "foo\nbaz")
+        let single = try await etcdctl.json(["get", "foo"])
+        let header = try #require(single["header"] as? [String: Any])
+        #expect(Self.int(header["revision"]) == 3 && Self.int(single["count"]) == 1)
+        #expect(Self.int(header["cluster_id"]) != 0 && Self.int(header["raft_term"]) ?? 0 >= 1)
+        let kv = try #require((single["kvs"] as? [[String: Any]])?.first)
+        #expect(Self.int(kv["create_revision"]) == 2 && Self.int(kv["mod_revision"]) == 3 && Self.int(kv["version"]) == 2)
+        #expect(kv["key"] as? String == Data("foo".utf8).base64EncodedString())
+
+        for key in ["fo2", "fo1", "fp"] { _ = try await etcdctl.ok(["put", key, "v-\(key)"]) }  // revisions 4, 5, 6
+        #expect(try await etcdctl.ok(["get", "fo", "--prefix"]) == "fo1\nv-fo1\nfo2\nv-fo2\nfoo\nbaz")
+        #expect(try await etcdctl.ok(["get", "fo", "--prefix", "--keys-only"]).split(separator: "\n") == ["fo1", "fo2", "foo"])
+        let page = try await etcdctl.json(["get", "fo", "--prefix", "--limit", "2"])
+        #expect((page["kvs"] as? [Any])?.count == 2 && page["more"] as? Bool == true && Self.int(page["count"]) == 3)
+        #expect(try await etcdctl.ok(["get", "fo", "fp"]).split(separator: "\n") == ["fo1", "v-fo1", "fo2", "v-fo2", "foo", "baz"], "a [key, end) range")
+        #expect(try await etcdctl.ok(["get", "fo", "--prefix", "--sort-by=MODIFY", "--order=DESCEND", "--keys-only"]).split(separator: "\n") == ["fo1", "fo2", "foo"])
+        #expect(try await etcdctl.ok(["get", "fo", "--prefix", "--sort-by=CREATE", "--order=ASCEND", "--keys-only"]).split(separator: "\n") == ["foo", "fo2", "fo1"])
+        #expect(try await etcdctl.ok(["get", "foo", "--rev", "2"]) == "foo\nbar", "an older revision")
+        #expect(try await etcdctl.ok(["get", "", "--prefix", "--keys-only"]).split(separator: "\n") == ["fo1", "fo2", "foo", "fp"])
+        #expect(try await etcdctl.ok(["get", "fp", "--consistency=s"], node: follower) == "fp\nv-fp", "a serializable read on a follower")
+
+        #expect(try await etcdctl.ok(["del", "fo", "--prefix", "--prev-kv"]) == "3\nfo1\nv-fo1\nfo2\nv-fo2\nfoo\nbaz")  // revision 7
+        #expect(try await etcdctl.ok(["get", "fo", "--prefix"]).isEmpty)
+        #expect(try await etcdctl.ok(["del", "nothing"]) == "0")
+
+        // txn, interactive: compares, then the success ops, then the failure ops.
+        let branches = "put txn-then yes\n\nput txn-else yes\n\n"
+        let took = try await etcdctl.ok(["txn", "-i"], input: "value(\"fp\") = \"v-fp\"\nversion(\"fp\") = \"1\"\n\n" + branches)
+        #expect(took.contains("SUCCESS"), "\(took)")
+        #expect(try await etcdctl.ok(["get", "txn-then"]) == "txn-then\nyes")  // revision 8
+        let other = try await etcdctl.ok(["txn", "-i"], input: "mod(\"fp\") > \"6\"\ncreate(\"fp\") = \"6\"\n\n" + branches)
+        #expect(other.contains("FAILURE"), "\(other)")
+        #expect(try await etcdctl.ok(["get", "txn-else"]) == "txn-else\nyes")  // revision 9
+        #expect(try await etcdctl.ok(["get", "txn-then", "--print-value-only"]) == "yes")
+
+        // Compaction: reads below it are refused with etcd's error, at and above it answered.
+        #expect(try await etcdctl.ok(["compaction", "5"]) == "compacted revision 5")
+        try await etcdctl.fails(["get", "foo", "--rev", "4"], saying: "etcdserver: mvcc: required revision has been compacted")
+        #expect(try await etcdctl.ok(["get", "fo2", "--rev", "5"]) == "fo2\nv-fo2")
+        try await etcdctl.fails(["get", "foo", "--rev", "99"], saying: "etcdserver: mvcc: required revision is a future revision")
+        try await etcdctl.fails(["compaction", "3"], saying: "etcdserver: mvcc: required revision has been compacted")
+
+        let health = try await etcdctl.ok(["endpoint", "health"])
+        #expect(health.components(separatedBy: "is healthy").count == 4, "\(health)")
+    }
+}
