@@ -121,6 +121,8 @@ public enum NodeServices {
             return TransferLeadershipResponse(header: await node.header)
         }
         EtcdKVService.register(on: &router, handle: handle, forwarder: forwarder)
+        EtcdClusterService.register(on: &router, handle: handle, forwarder: forwarder)
+        EtcdMaintenanceService.register(on: &router, handle: handle, forwarder: forwarder)
         router.register(ClusterMethods.getClusterStatus) { _, _ in
             // While it waits for its peers a node still says who it is: that is how they find it.
             guard let node = handle.startedNode else { return GetClusterStatusResponse(nodeID: handle.id.rawValue) }

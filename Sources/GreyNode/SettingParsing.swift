@@ -8,6 +8,14 @@ public enum SettingParsing {
         HostPort(text).map { ($0.host, $0.port) }
     }
 
+    /// A node id: decimal, or hexadecimal after `0x` (etcdctl prints member ids in hex: a node
+    /// added with `etcdctl member add` starts with `GREY_NODE_ID=0x<that id>`).
+    public static func nodeID(_ text: String) -> UInt64? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.lowercased().hasPrefix("0x") { return UInt64(trimmed.dropFirst(2), radix: 16) }
+        return UInt64(trimmed)
+    }
+
     /// `150ms`, `2s`, `1m`, `500us`: a positive duration, or nil.
     public static func duration(_ text: String) -> Duration? {
         let units: [(String, Duration)] = [("ms", .milliseconds(1)), ("us", .microseconds(1)), ("s", .seconds(1)), ("m", .seconds(60))]

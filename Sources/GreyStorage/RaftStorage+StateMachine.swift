@@ -23,3 +23,11 @@ extension RaftStorage {
         database.cursor(Self.stateFamily, from: start)
     }
 }
+
+extension RaftStorage {
+    /// Compacts every column family fully (RocksDB rewrites its tables without what was
+    /// deleted or overwritten): etcd's Defragment. Blocking, and long on a big store.
+    public func defragment() {
+        database.compactAll()
+    }
+}

@@ -125,6 +125,11 @@ public final class RocksDB: @unchecked Sendable {
         return [UInt8](UnsafeRawBufferPointer(start: value, count: length))
     }
 
+    /// Compacts every column family over its whole key range.
+    func compactAll() {
+        for handle in families.values { rocksdb_compact_range_cf(database, handle, nil, 0, nil, 0) }
+    }
+
     /// A cursor over the live `family` as it is now (later writes are not seen), at the first key ≥ `start`.
     public func cursor(_ family: String, from start: [UInt8]) -> RocksDBCursor {
         RocksDBCursor(iterator: rocksdb_create_iterator_cf(database, readOptions, self.family(family)), source: self, from: start)

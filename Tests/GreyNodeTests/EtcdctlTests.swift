@@ -97,4 +97,72 @@ struct EtcdctlTests {
         let health = try await etcdctl.ok(["endpoint", "health"])
         #expect(health.components(separatedBy: "is healthy").count == 4, "\(health)")
     }
+
+    @Test("member list/add/promote/remove, endpoint status (one leader), health, hashkv (equal everywhere), defrag, move-leader")
+    func clusterAndMaintenance() async throws {
+        let cluster = try GreydCluster(count: 3)
+        defer { cluster.stopAll() }
+        let leader = try await cluster.waitForLeader()
+        let etcdctl = Etcdctl(cluster: cluster)
+        for index in 0..<20 { _ = try await etcdctl.ok(["put", "k\(index)", "v\(index)"]) }
+
+        let list = try await etcdctl.ok(["member", "list"]).split(separator: "\n")
+        #expect(list.count == 3 && list.allSatisfy { $0.contains("started") && $0.hasSuffix("false") }, "\(list)")
+        #expect(list.contains { $0.contains("node-1, http://\(cluster.address(1)), http://\(cluster.address(1))") }, "\(list)")
+
+        // Status: every member answers for itself, and exactly one says it leads.
+        let statuses = try await etcdctl.ok(["endpoint", "status", "-w", "json"])
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(statuses.split(separator: "\n").last!.utf8)) as? [[String: Any]])
+        let bodies = parsed.compactMap { $0["Status"] as? [String: Any] }
+        #expect(bodies.count == 3)
+        let leaders = Set(bodies.compactMap { Self.int($0["leader"]) })
+        let leaderIDs = bodies.compactMap { body in (body["header"] as? [String: Any]).map { Self.int($0["member_id"]) ?? 0 } }
+        #expect(leaders == [Int64(leader)], "every member names node \(leader) as leader: \(bodies)")
+        #expect(leaderIDs.filter { $0 == Int64(leader) }.count == 1)
+        #expect(bodies.allSatisfy { ($0["version"] as? String)?.hasPrefix("3.4") == true && (Self.int($0["dbSize"]) ?? 0) > 0 })
+        let table = try await etcdctl.ok(["endpoint", "status", "-w", "table"]).split(separator: "\n").filter { $0.hasPrefix("| 127.") }
+        let leaderColumn = table.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }[4] }
+        #expect(leaderColumn.sorted() == ["false", "false", "true"], "\(table)")
+
+        #expect(try await etcdctl.ok(["endpoint", "health"]).components(separatedBy: "is healthy").count == 4)
+        try await cluster.waitUntilAllApplied()
+        let hashes = try await etcdctl.ok(["endpoint", "hashkv", "-w", "json"])
+        let hashList = try #require(try JSONSerialization.jsonObject(with: Data(hashes.split(separator: "\n").last!.utf8)) as? [[String: Any]])
+        let values = hashList.compactMap { ($0["HashKV"] as? [String: Any]).flatMap { Self.int($0["hash"]) } }
+        #expect(values.count == 3 && Set(values).count == 1 && values[0] != 0, "hashes differ: \(hashes)")
+        #expect(try await etcdctl.ok(["defrag"]).components(separatedBy: "Finished defragmenting").count == 4)
+        #expect(try await etcdctl.ok(["get", "k7", "--print-value-only"]) == "v7", "data survives a defrag")
+
+        // move-leader: etcdctl asks the leader (it finds it by status) to hand over.
+        let target = (leader + 1) % 3
+        let moved = try await etcdctl.ok(["move-leader", String(target, radix: 16)])
+        #expect(moved.contains("Leadership transferred from \(String(leader, radix: 16)) to \(String(target, radix: 16))"), "\(moved)")
+        #expect(try await cluster.waitForLeader() == target)
+
+        // member add (as a learner), the node started with the id etcdctl printed, promote, remove.
+        let newAddress = cluster.address(3)
+        let added = try await etcdctl.ok(["member", "add", "n3", "--peer-urls=http://\(newAddress)", "--learner"])
+        let hexID = try #require(added.split(separator: " ").dropFirst().first { !$0.isEmpty }.map(String.init), "\(added)")
+        #expect(added.contains("added to cluster"), "\(added)")
+        try cluster.start(3, joining: target, extra: ["GREY_NODE_ID": "0x" + hexID])
+        var learnerSeen = false
+        for _ in 0..<100 where !learnerSeen {
+            learnerSeen = try await etcdctl.ok(["member", "list"]).contains("\(hexID), started, node-\(UInt64(hexID, radix: 16)!)")
+            if !learnerSeen { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        var promoted = ""
+        for _ in 0..<100 {
+            let attempt = try await etcdctl.run(["member", "promote", hexID])
+            promoted = attempt.output
+            if attempt.status == 0 { break }
+            #expect(promoted.contains("can only promote a learner member which is in sync with leader"), "\(promoted)")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(promoted.contains("promoted in cluster"), "\(promoted)")
+        #expect(try await etcdctl.ok(["member", "list"]).split(separator: "\n").filter { $0.hasSuffix("false") }.count == 4)
+        try await etcdctl.fails(["member", "promote", hexID], saying: "etcdserver: can only promote a learner member")
+        #expect(try await etcdctl.ok(["member", "remove", hexID]).contains("removed from cluster"))
+        #expect(try await etcdctl.ok(["member", "list"]).split(separator: "\n").count == 3)
+        try await etcdctl.fails(["member", "remove", hexID], saying: "etcdserver: member not found")
+    }
 }

@@ -93,7 +93,7 @@ final class GreydCluster: @unchecked Sendable {
             process.executableURL = Self.binary
         }
         var environment = ProcessInfo.processInfo.environment.merging(settings) { $1 }.merging(extra) { $1 }
-        environment["GREY_NODE_ID"] = String(node)
+        environment["GREY_NODE_ID"] = extra["GREY_NODE_ID"] ?? String(node)
         environment["GREY_LISTEN_ADDR"] = address(node)
         if let member {
             environment["GREY_JOIN"] = address(member)

@@ -14,7 +14,7 @@ struct Greyd: AsyncParsableCommand {
         commandName: "greyd", abstract: "Run one node of a Grey cluster.",
         discussion: "Every flag can also be given as the environment variable named in its help; the flag wins.")
 
-    @Option(name: .customLong("node-id"), help: "This node's id (GREY_NODE_ID, default 0).") var nodeID: String?
+    @Option(name: .customLong("node-id"), help: "This node's id, decimal or 0x hex (GREY_NODE_ID, default 0).") var nodeID: String?
     @Option(name: .long, help: "host:port for gRPC and HTTP (GREY_LISTEN_ADDR, default 0.0.0.0:5000).") var listen: String?
     @Option(name: .long, help: "Comma-separated addresses of the other initial members (GREY_CLUSTER_PEERS).") var peers: String?
     @Option(name: .long, help: "Address of any member of a running cluster to join (GREY_JOIN): added as a learner, promoted once caught up.") var join: String?
@@ -46,7 +46,9 @@ struct Greyd: AsyncParsableCommand {
         func setting(_ flag: String?, _ name: String) -> String? {
             flag ?? environment[name].flatMap { $0.isEmpty ? nil : $0 } ?? fromFile[name]
         }
-        guard let id = UInt64(setting(nodeID, "GREY_NODE_ID") ?? "0") else { fail("GREY_NODE_ID must be a non-negative integer") }
+        guard let id = SettingParsing.nodeID(setting(nodeID, "GREY_NODE_ID") ?? "0") else {
+            fail("GREY_NODE_ID must be a non-negative integer, decimal or 0x-prefixed hex")
+        }
         let listenAddress = setting(listen, "GREY_LISTEN_ADDR") ?? "0.0.0.0:5000"
         guard let (host, port) = SettingParsing.hostPort(listenAddress) else { fail("listen address '\(listenAddress)' is not host:port") }
         let peerList = (setting(peers, "GREY_CLUSTER_PEERS") ?? "").split(separator: ",")

@@ -307,6 +307,48 @@ extension Etcd {
             return c
         }
     }
+
+    /// `etcdserverpb.SnapshotRequest`.
+    public struct SnapshotRequest: ProtobufMessage {
+        public init() {}
+
+        public static let descriptor = protobufDescriptor(Etcdserverpb__SnapshotRequest.self, etcdserverpb__snapshot_request__init)
+
+        public init(c: Etcdserverpb__SnapshotRequest) {}
+
+        public func makeC(in arena: CArena) -> UnsafeMutablePointer<Etcdserverpb__SnapshotRequest> {
+            let c = arena.message(Etcdserverpb__SnapshotRequest.self, etcdserverpb__snapshot_request__init)
+            return c
+        }
+    }
+
+    /// `etcdserverpb.SnapshotResponse`.
+    public struct SnapshotResponse: ProtobufMessage {
+        public var header: ResponseHeader?
+        public var remainingBytes: UInt64
+        public var blob: [UInt8]
+
+        public init(header: ResponseHeader? = nil, remainingBytes: UInt64 = 0, blob: [UInt8] = []) {
+            self.header = header
+            self.remainingBytes = remainingBytes
+            self.blob = blob
+        }
+
+        public static let descriptor = protobufDescriptor(Etcdserverpb__SnapshotResponse.self, etcdserverpb__snapshot_response__init)
+
+        public init(c: Etcdserverpb__SnapshotResponse) throws(WireError) {
+            self.init(header: try decodeNested(ResponseHeader.self, c.header), remainingBytes: c.remaining_bytes, blob: [UInt8](c.blob))
+        }
+
+        public func makeC(in arena: CArena) -> UnsafeMutablePointer<Etcdserverpb__SnapshotResponse> {
+            let c = arena.message(Etcdserverpb__SnapshotResponse.self, etcdserverpb__snapshot_response__init)
+            c.pointee.header = header?.makeC(in: arena)
+            c.pointee.remaining_bytes = remainingBytes
+            c.pointee.blob = arena.binary(blob)
+            return c
+        }
+    }
+
 }
 
 /// The methods of etcd's `etcdserverpb.Maintenance` (Snapshot, a server stream, is answered as unimplemented).
@@ -318,4 +360,5 @@ public enum EtcdMaintenanceMethods {
     public static let hash = GRPCMethod<Etcd.HashRequest, Etcd.HashResponse>(service: service, name: "Hash")
     public static let hashKV = GRPCMethod<Etcd.HashKVRequest, Etcd.HashKVResponse>(service: service, name: "HashKV")
     public static let moveLeader = GRPCMethod<Etcd.MoveLeaderRequest, Etcd.MoveLeaderResponse>(service: service, name: "MoveLeader")
+    public static let snapshot = GRPCMethod<Etcd.SnapshotRequest, Etcd.SnapshotResponse>(service: service, name: "Snapshot")
 }

@@ -1,0 +1,48 @@
+import GreyStorage
+import GreyWire
+
+/// Hashes that let replicas be compared (etcd's Hash and HashKV).
+extension MVCCStore {
+    /// CRC-32C of every version at or below `revision` (0: the store's revision), keys and
+    /// records, in key order: equal on every replica that has applied that revision, since
+    /// writes and compactions reach each the same way through the log. Returns the hash, the
+    /// revision hashed and the compaction it saw.
+    public func hashKV(revision: Int64) throws(MVCCError) -> (hash: UInt32, revision: Int64, compacted: Int64) {
+        let reader = MVCCReader { [storage] in storage.stateCursor(from: $0) }
+        let current = try reader.revision()
+        let at = revision > 0 ? revision : current
+        guard at <= current else { throw .futureRevision }
+        let compacted = try reader.compacted()
+        guard at >= compacted else { throw .compacted }
+        var crc = CRC32C()
+        let cursor = storage.stateCursor(from: MVCCKeys.versions)
+        do {
+            while let pair = try cursor.current(), MVCCKeys.isVersion(pair.key) {
+                guard let (_, version) = MVCCKeys.decodeVersion(pair.key) else { throw MVCCError.corrupted("an index key that does not decode") }
+                if version <= at {
+                    crc.update(pair.key)
+                    crc.update(pair.value)
+                }
+                cursor.advance()
+            }
+        } catch let error as MVCCError {
+            throw error
+        } catch {
+            throw .corrupted("\(error)")
+        }
+        return (crc.value, at, compacted)
+    }
+
+    /// CRC-32C of the whole store as it is now: every key of the state machine, history and
+    /// revision included (etcd's Hash, of the whole backend).
+    public func hashAll() throws(StorageError) -> UInt32 {
+        var crc = CRC32C()
+        let cursor = storage.stateCursor(from: [MVCCKeys.namespace])
+        while let pair = try cursor.current(), pair.key.first == MVCCKeys.namespace {
+            crc.update(pair.key)
+            crc.update(pair.value)
+            cursor.advance()
+        }
+        return crc.value
+    }
+}
