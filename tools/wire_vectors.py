@@ -14,9 +14,10 @@ bytes on the wire, and clients built from the old protos would misread them.
 import os
 import sys
 
-from grey_proto import load
+from grey_proto import load, load_etcd
 
 kv, cl, _, _ = load()
+rpc, mvcc, _ = load_etcd()
 
 
 def header():
@@ -91,6 +92,78 @@ def samples():
         "promote_request": cl.PromoteMemberRequest(node_id=7),
         "promote_response": cl.PromoteMemberResponse(header=header(), members=members()),
         "transfer_response": cl.TransferLeadershipResponse(header=header()),
+        **etcd_samples(),
+    }
+
+
+def etcd_header():
+    return rpc.ResponseHeader(cluster_id=0x79FD1636B952C876, member_id=0x8E9E05C52164694D, revision=1234, raft_term=9)
+
+
+def etcd_kv(key, value, create, mod, version, lease=0):
+    return mvcc.KeyValue(key=key, create_revision=create, mod_revision=mod, version=version, value=value, lease=lease)
+
+
+def etcd_members():
+    return [rpc.Member(ID=0x8E9E05C52164694D, name="node-1", peerURLs=["http://127.0.0.1:5001"],
+                       clientURLs=["http://127.0.0.1:5001", "https://10.0.0.1:5001"], isLearner=False),
+            rpc.Member(ID=3, name="", peerURLs=["http://127.0.0.1:5003"], clientURLs=[], isLearner=True)]
+
+
+def etcd_samples():
+    """etcd's v3 messages (Protos/etcd), every field set to something other than its default."""
+    compares = [
+        rpc.Compare(result=rpc.Compare.EQUAL, target=rpc.Compare.VALUE, key=b"k", value=b"v\x00", range_end=b"l"),
+        rpc.Compare(result=rpc.Compare.GREATER, target=rpc.Compare.VERSION, key=b"k", version=3),
+        rpc.Compare(result=rpc.Compare.LESS, target=rpc.Compare.CREATE, key=b"k", create_revision=10),
+        rpc.Compare(result=rpc.Compare.NOT_EQUAL, target=rpc.Compare.MOD, key=b"k", mod_revision=11),
+        rpc.Compare(result=rpc.Compare.EQUAL, target=rpc.Compare.LEASE, key=b"k", lease=0x1234),
+    ]
+    range_request = rpc.RangeRequest(
+        key=b"a", range_end=b"\x00", limit=10, revision=99, sort_order=rpc.RangeRequest.DESCEND,
+        sort_target=rpc.RangeRequest.VALUE, serializable=True, keys_only=True, count_only=True, min_mod_revision=1,
+        max_mod_revision=2, min_create_revision=3, max_create_revision=4)
+    put_request = rpc.PutRequest(key=b"p", value=b"q", lease=5, prev_kv=True, ignore_value=True, ignore_lease=True)
+    delete_request = rpc.DeleteRangeRequest(key=b"d", range_end=b"e", prev_kv=True)
+    range_response = rpc.RangeResponse(header=etcd_header(), kvs=[etcd_kv(b"a", b"1", 2, 5, 3, lease=7),
+                                                                  etcd_kv(b"b", b"", 4, 4, 1)], more=True, count=9)
+    put_response = rpc.PutResponse(header=etcd_header(), prev_kv=etcd_kv(b"p", b"old", 2, 3, 2))
+    delete_response = rpc.DeleteRangeResponse(header=etcd_header(), deleted=2,
+                                              prev_kvs=[etcd_kv(b"d", b"x", 6, 6, 1), etcd_kv(b"d2", b"y", 7, 8, 2)])
+    nested = rpc.TxnRequest(compare=compares[1:2], success=[rpc.RequestOp(request_put=put_request)],
+                            failure=[rpc.RequestOp(request_range=range_request)])
+    return {
+        "etcd_range_request": range_request,
+        "etcd_range_response": range_response,
+        "etcd_put_request": put_request,
+        "etcd_put_response": put_response,
+        "etcd_delete_range_request": delete_request,
+        "etcd_delete_range_response": delete_response,
+        "etcd_txn_request": rpc.TxnRequest(
+            compare=compares,
+            success=[rpc.RequestOp(request_range=range_request), rpc.RequestOp(request_put=put_request),
+                     rpc.RequestOp(request_delete_range=delete_request), rpc.RequestOp(request_txn=nested)],
+            failure=[rpc.RequestOp(request_put=put_request)]),
+        "etcd_txn_response": rpc.TxnResponse(
+            header=etcd_header(), succeeded=True,
+            responses=[rpc.ResponseOp(response_range=range_response), rpc.ResponseOp(response_put=put_response),
+                       rpc.ResponseOp(response_delete_range=delete_response),
+                       rpc.ResponseOp(response_txn=rpc.TxnResponse(header=etcd_header(), succeeded=True,
+                                                                   responses=[rpc.ResponseOp(response_put=put_response)]))]),
+        "etcd_compaction_request": rpc.CompactionRequest(revision=77, physical=True),
+        "etcd_compaction_response": rpc.CompactionResponse(header=etcd_header()),
+        "etcd_member_list_response": rpc.MemberListResponse(header=etcd_header(), members=etcd_members()),
+        "etcd_member_add_request": rpc.MemberAddRequest(peerURLs=["http://127.0.0.1:5003"], isLearner=True),
+        "etcd_member_add_response": rpc.MemberAddResponse(header=etcd_header(), member=etcd_members()[1], members=etcd_members()),
+        "etcd_member_promote_request": rpc.MemberPromoteRequest(ID=3),
+        "etcd_status_response": rpc.StatusResponse(
+            header=etcd_header(), version="3.4.0+grey", dbSize=1 << 20, leader=2, raftIndex=400, raftTerm=9,
+            raftAppliedIndex=399, errors=["one", "two"], dbSizeInUse=1 << 19, isLearner=True),
+        "etcd_hash_kv_request": rpc.HashKVRequest(revision=55),
+        "etcd_hash_kv_response": rpc.HashKVResponse(header=etcd_header(), hash=0xCAFEBABE, compact_revision=44),
+        "etcd_alarm_request": rpc.AlarmRequest(action=rpc.AlarmRequest.DEACTIVATE, memberID=2, alarm=rpc.NOSPACE),
+        "etcd_alarm_response": rpc.AlarmResponse(header=etcd_header(), alarms=[rpc.AlarmMember(memberID=2, alarm=rpc.CORRUPT)]),
+        "etcd_move_leader_request": rpc.MoveLeaderRequest(targetID=0x8E9E05C52164694D),
     }
 
 

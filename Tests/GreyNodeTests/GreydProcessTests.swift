@@ -374,7 +374,7 @@ struct GreydSettingsTests {
         (["--peers", "localhost"], "greyd: peer 'localhost' is not host:port"),
         (["--listen", "nowhere"], "greyd: listen address 'nowhere' is not host:port"),
         (["--election-timeout", "fast"], "greyd: election timeout must look like 150ms or 1s"),
-        (["--node-id", "three"], "greyd: GREY_NODE_ID must be a non-negative integer"),
+        (["--node-id", "three"], "greyd: GREY_NODE_ID must be a non-negative integer, decimal or 0x-prefixed hex"),
     ])
     func refusals(arguments: [String], message: String) throws {
         let (status, output) = try runGreyd(arguments + ["--data-dir", FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path])

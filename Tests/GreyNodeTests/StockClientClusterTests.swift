@@ -8,7 +8,7 @@ import Testing
 /// cluster (the wire-layer suite runs them against in-memory test services only).
 @Suite("Stock clients against a real cluster", .serialized)
 struct StockClientClusterTests {
-    @Test("grpcio, h2load and nghttp against three greyd: every call answered right, every put committed")
+    @Test("grpcio (grey.v1 and etcd's API), h2load and nghttp against three greyd: every call answered right, every put committed")
     func stockClients() async throws {
         let cluster = try GreydCluster(count: 3)
         defer { cluster.stopAll() }
@@ -19,6 +19,10 @@ struct StockClientClusterTests {
             "python3", [RepositoryPaths.tools.appendingPathComponent("grpc_cluster_check.py").path, (0..<3).map(cluster.address).joined(separator: ",")])
         #expect(python.status == 0, "\(python.output)")
         #expect(python.output.contains(" 0 failed"), "\(python.output)")
+        // etcd's API through grpcio stubs generated from Protos/etcd, on the same cluster and store.
+        let etcd = try await runProcess(
+            "python3", [RepositoryPaths.tools.appendingPathComponent("etcd_grpc_check.py").path, (0..<3).map(cluster.address).joined(separator: ",")])
+        #expect(etcd.status == 0 && etcd.output.contains(" 0 failed"), "\(etcd.output)")
 
         // h2load: 2,000 puts over 8 connections × 32 streams to a follower (each forwarded).
         let before = try await Self.putCounts(cluster, follower)

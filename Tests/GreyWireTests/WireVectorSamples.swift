@@ -99,5 +99,65 @@ enum WireVectorSamples {
         WireSample("promote_request", PromoteMemberRequest(nodeID: 7)),
         WireSample("promote_response", PromoteMemberResponse(header: header, members: members)),
         WireSample("transfer_response", TransferLeadershipResponse(header: header)),
+    ] + EtcdWireSamples.all
+}
+
+/// etcd's v3 messages, the same as `etcd_samples()` in tools/wire_vectors.py.
+enum EtcdWireSamples {
+    static func b(_ text: String) -> [UInt8] { Array(text.utf8) }
+    static let header = Etcd.ResponseHeader(clusterID: 0x79FD_1636_B952_C876, memberID: 0x8E9E_05C5_2164_694D, revision: 1234, raftTerm: 9)
+    static func kv(_ key: String, _ value: String, _ create: Int64, _ mod: Int64, _ version: Int64, lease: Int64 = 0) -> Etcd.KeyValue {
+        Etcd.KeyValue(key: b(key), createRevision: create, modRevision: mod, version: version, value: b(value), lease: lease)
+    }
+    static let members = [
+        Etcd.Member(id: 0x8E9E_05C5_2164_694D, name: "node-1", peerURLs: ["http://127.0.0.1:5001"],
+                    clientURLs: ["http://127.0.0.1:5001", "https://10.0.0.1:5001"], isLearner: false),
+        Etcd.Member(id: 3, name: "", peerURLs: ["http://127.0.0.1:5003"], clientURLs: [], isLearner: true),
+    ]
+    static let compares = [
+        Etcd.Compare(result: .equal, target: .value(b("v") + [0]), key: b("k"), rangeEnd: b("l")),
+        Etcd.Compare(result: .greater, target: .version(3), key: b("k")),
+        Etcd.Compare(result: .less, target: .createRevision(10), key: b("k")),
+        Etcd.Compare(result: .notEqual, target: .modRevision(11), key: b("k")),
+        Etcd.Compare(result: .equal, target: .lease(0x1234), key: b("k")),
+    ]
+    static let rangeRequest = Etcd.RangeRequest(
+        key: b("a"), rangeEnd: [0], limit: 10, revision: 99, sortOrder: .descend, sortTarget: .value, serializable: true,
+        keysOnly: true, countOnly: true, minModRevision: 1, maxModRevision: 2, minCreateRevision: 3, maxCreateRevision: 4)
+    static let putRequest = Etcd.PutRequest(key: b("p"), value: b("q"), lease: 5, prevKV: true, ignoreValue: true, ignoreLease: true)
+    static let deleteRequest = Etcd.DeleteRangeRequest(key: b("d"), rangeEnd: b("e"), prevKV: true)
+    static let rangeResponse = Etcd.RangeResponse(header: header, kvs: [kv("a", "1", 2, 5, 3, lease: 7), kv("b", "", 4, 4, 1)], more: true, count: 9)
+    static let putResponse = Etcd.PutResponse(header: header, prevKV: kv("p", "old", 2, 3, 2))
+    static let deleteResponse = Etcd.DeleteRangeResponse(header: header, deleted: 2, prevKVs: [kv("d", "x", 6, 6, 1), kv("d2", "y", 7, 8, 2)])
+    static let nested = Etcd.TxnRequest(compare: [compares[1]], success: [.put(putRequest)], failure: [.range(rangeRequest)])
+
+    static let all: [WireSample] = [
+        WireSample("etcd_range_request", rangeRequest),
+        WireSample("etcd_range_response", rangeResponse),
+        WireSample("etcd_put_request", putRequest),
+        WireSample("etcd_put_response", putResponse),
+        WireSample("etcd_delete_range_request", deleteRequest),
+        WireSample("etcd_delete_range_response", deleteResponse),
+        WireSample("etcd_txn_request", Etcd.TxnRequest(
+            compare: compares, success: [.range(rangeRequest), .put(putRequest), .deleteRange(deleteRequest), .txn(nested)],
+            failure: [.put(putRequest)])),
+        WireSample("etcd_txn_response", Etcd.TxnResponse(
+            header: header, succeeded: true,
+            responses: [.range(rangeResponse), .put(putResponse), .deleteRange(deleteResponse),
+                        .txn(Etcd.TxnResponse(header: header, succeeded: true, responses: [.put(putResponse)]))])),
+        WireSample("etcd_compaction_request", Etcd.CompactionRequest(revision: 77, physical: true)),
+        WireSample("etcd_compaction_response", Etcd.CompactionResponse(header: header)),
+        WireSample("etcd_member_list_response", Etcd.MemberListResponse(header: header, members: members)),
+        WireSample("etcd_member_add_request", Etcd.MemberAddRequest(peerURLs: ["http://127.0.0.1:5003"], isLearner: true)),
+        WireSample("etcd_member_add_response", Etcd.MemberAddResponse(header: header, member: members[1], members: members)),
+        WireSample("etcd_member_promote_request", Etcd.MemberPromoteRequest(id: 3)),
+        WireSample("etcd_status_response", Etcd.StatusResponse(
+            header: header, version: "3.4.0+grey", dbSize: 1 << 20, leader: 2, raftIndex: 400, raftTerm: 9, raftAppliedIndex: 399,
+            errors: ["one", "two"], dbSizeInUse: 1 << 19, isLearner: true)),
+        WireSample("etcd_hash_kv_request", Etcd.HashKVRequest(revision: 55)),
+        WireSample("etcd_hash_kv_response", Etcd.HashKVResponse(header: header, hash: 0xCAFE_BABE, compactRevision: 44)),
+        WireSample("etcd_alarm_request", Etcd.AlarmRequest(action: .deactivate, memberID: 2, alarm: .noSpace)),
+        WireSample("etcd_alarm_response", Etcd.AlarmResponse(header: header, alarms: [Etcd.AlarmMember(memberID: 2, alarm: .corrupt)])),
+        WireSample("etcd_move_leader_request", Etcd.MoveLeaderRequest(targetID: 0x8E9E_05C5_2164_694D)),
     ]
 }
