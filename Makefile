@@ -44,7 +44,8 @@ test: build sim-build
 	  tail -2 .build/broken-$$variant.txt; [ $$status = 0 ] || exit 1; done
 	$(MAKE) --no-print-directory chaos-short chaos-broken fuzz-short
 
-## chaos-short: 30 s of kill -9, SIGSTOP (with lease reads queued at paused leaders), leadership
+## chaos-short: a bank on etcd's API (Txn transfers, audits at one revision, compactions) beside
+## grey.v1 clients, through 30 s of kill -9, SIGSTOP (with lease reads queued at paused leaders), leadership
 ## transfers and SIGTERM hand-offs, iptables partitions and membership changes (a follower removed,
 ## a fresh node joined at its address) against 3 debug greyd, each node its own
 ## unprivileged user (partitions and users need root; without it they are left out, and the run says so);
@@ -55,7 +56,7 @@ chaos-short:
 	python3 tools/chaos.py --greyd .build/debug/greyd --nodes 3 --seconds 30 --seed 1 --faults $$faults \
 	  --snapshot-entries 50 --expect-snapshots
 
-## chaos-broken: the chaos test must catch three deliberately broken builds (GREY_BROKEN at build
+## chaos-broken: the chaos test must catch four deliberately broken builds (GREY_BROKEN at build
 ## time; only GreyNode and greyd recompile, kept as .build/greyd-VARIANT, the real greyd rebuilt
 ## at once), each with one seed, and the correct build must pass the same scripted faults:
 ## follower-reads (followers answer linearizable reads from their own state) under kills and
@@ -64,8 +65,9 @@ chaos-short:
 ## broken build answers is lost; and vote-any-log (votes granted without the log check, §5.4.1)
 ## under the scripted shift: per-node election timeouts (3 s, 3 s, 100 ms) make the quick node the
 ## one cut off until it is behind, then the cut moves to the leader and the quick node asks for
-## votes again and again while the others wait out their timeouts
-BROKEN_BUILDS = follower-reads early-ack vote-any-log
+## votes again and again while the others wait out their timeouts; and txn-split (each write of a
+## Txn at a revision of its own), which the bank's audits at older revisions catch under kills
+BROKEN_BUILDS = follower-reads early-ack vote-any-log txn-split
 SCRIPTED_SHIFT = --faults shift --election-timeout 3s,3s,100ms --seconds 20
 chaos-broken:
 	for variant in $(BROKEN_BUILDS); do GREY_BROKEN=$$variant swift build --product greyd && \
@@ -77,6 +79,8 @@ chaos-broken:
 	  --faults isolate --port 7412 --expect-anomaly | grep -vE '^  client'
 	set -o pipefail; python3 tools/chaos.py --greyd .build/greyd-vote-any-log --nodes 3 $(SCRIPTED_SHIFT) \
 	  --port 7412 --expect-anomaly | grep -vE '^  client'
+	set -o pipefail; python3 tools/chaos.py --greyd .build/greyd-txn-split --nodes 3 --seconds 10 \
+	  --faults kill --port 7412 --expect-anomaly | grep -vE '^  client'
 	set -o pipefail; python3 tools/chaos.py --greyd .build/debug/greyd --nodes 3 $(SCRIPTED_SHIFT) \
 	  --port 7412 | grep -vE '^  client' | sed 's/^/correct build, scripted shift: /'
 

@@ -6,7 +6,8 @@ import class Foundation.ProcessInfo
 // A deliberately broken GreyNode for the chaos test to catch (`make chaos-broken`), chosen at
 // build time with GREY_BROKEN: follower-reads (followers answer linearizable reads from their
 // own state), early-ack (puts acknowledged before a majority has them) or vote-any-log (votes
-// granted without checking that the candidate's log is up to date).
+// granted without checking that the candidate's log is up to date); or a broken GreyMVCC:
+// txn-split (each write of a Txn takes its own revision, so a read between them sees half of it).
 let greyNodeSettings: [SwiftSetting] = {
     switch ProcessInfo.processInfo.environment["GREY_BROKEN"] {
     case "follower-reads": [.define("GREY_BROKEN_FOLLOWER_READS")]
@@ -15,6 +16,7 @@ let greyNodeSettings: [SwiftSetting] = {
     default: []
     }
 }()
+let greyMVCCSettings: [SwiftSetting] = ProcessInfo.processInfo.environment["GREY_BROKEN"] == "txn-split" ? [.define("GREY_BROKEN_TXN_SPLIT")] : []
 
 let package = Package(
     name: "Grey",
@@ -88,7 +90,7 @@ let package = Package(
         // Durable state on RocksDB: the Raft log, hard state and the state machine.
         .target(name: "GreyStorage", dependencies: ["CRocksDB", "GreyRaft", "GreyWire"]),
         // The state machine: an etcd-style MVCC key-value store (revisions, history, Txn) in RocksDB.
-        .target(name: "GreyMVCC", dependencies: ["GreyStorage", "GreyRaft", "GreyWire"]),
+        .target(name: "GreyMVCC", dependencies: ["GreyStorage", "GreyRaft", "GreyWire"], swiftSettings: greyMVCCSettings),
         .target(
             name: "GreyRPC",
             dependencies: [

@@ -38,6 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import grey_proto  # noqa: E402
 
 kv_pb2, cluster_pb2, kv_pb2_grpc, cluster_pb2_grpc = grey_proto.load()
+rpc_pb2, mvcc_pb2, rpc_pb2_grpc = grey_proto.load_etcd()
 import grpc  # noqa: E402
 
 CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100),
@@ -317,6 +318,111 @@ def client_loop(number, cluster, recorder, keys, stop, seed):
 
 
 PAUSED_READER = 900  # client numbers of the nemesis's reads at paused leaders
+
+BANK_ACCOUNTS = [f"bank/{i}".encode() for i in range(5)]
+BANK_TOTAL = 100 * len(BANK_ACCOUNTS)
+
+
+class Bank:
+    """A bank on etcd's API, Jepsen's classic: transfers between accounts as Txns that compare
+    both accounts' mod_revisions, and audits that Range every account at one revision —
+    linearizable on any node, serializable on any node, and at an older revision — whose
+    sum must always be the total. Old revisions are compacted now and then, so a read below
+    the compaction must be refused, never answered from half-removed history."""
+
+    def __init__(self, cluster, seed, log):
+        self.cluster, self.log = cluster, log
+        self.rng = random.Random(seed * 7919)
+        self.violations = []
+        self.transfers = self.audits = self.compactions = 0
+        self.lock = threading.Lock()
+
+    def stub(self, node=None):
+        node = node or self.rng.choice(self.cluster.nodes)
+        return rpc_pb2_grpc.KVStub(self.cluster.channel(node.address)), node
+
+    def open_accounts(self):
+        """Creates every account with 100 once (a Txn that only succeeds while none exists)."""
+        for _ in range(100):
+            stub, _ = self.stub()
+            try:
+                stub.Txn(rpc_pb2.TxnRequest(
+                    compare=[rpc_pb2.Compare(key=BANK_ACCOUNTS[0], target=rpc_pb2.Compare.CREATE, result=rpc_pb2.Compare.EQUAL,
+                                             create_revision=0)],
+                    success=[rpc_pb2.RequestOp(request_put=rpc_pb2.PutRequest(key=k, value=b"100")) for k in BANK_ACCOUNTS]),
+                    timeout=OPERATION_TIMEOUT)
+                if self.balances(stub, serializable=False) is not None:
+                    return
+            except grpc.RpcError:
+                time.sleep(0.1)
+        raise SystemExit("could not open the bank's accounts")
+
+    def balances(self, stub, serializable, revision=0):
+        response = stub.Range(rpc_pb2.RangeRequest(key=b"bank/", range_end=b"bank0", serializable=serializable, revision=revision),
+                              timeout=OPERATION_TIMEOUT)
+        if len(response.kvs) != len(BANK_ACCOUNTS):
+            return None if not response.kvs else ({kv.key: kv for kv in response.kvs}, response.header.revision)
+        return {kv.key: kv for kv in response.kvs}, response.header.revision
+
+    def transfer_loop(self, stop):
+        while not stop.is_set():
+            stub, _ = self.stub()
+            try:
+                read = self.balances(stub, serializable=False)
+                if read is None:
+                    continue
+                accounts, _ = read
+                a, b = self.rng.sample(BANK_ACCOUNTS, 2)
+                balance_a, balance_b = int(accounts[a].value), int(accounts[b].value)
+                if balance_a == 0:
+                    continue
+                amount = self.rng.randint(1, balance_a)
+                response = stub.Txn(rpc_pb2.TxnRequest(
+                    compare=[rpc_pb2.Compare(key=a, target=rpc_pb2.Compare.MOD, result=rpc_pb2.Compare.EQUAL, mod_revision=accounts[a].mod_revision),
+                             rpc_pb2.Compare(key=b, target=rpc_pb2.Compare.MOD, result=rpc_pb2.Compare.EQUAL, mod_revision=accounts[b].mod_revision)],
+                    success=[rpc_pb2.RequestOp(request_put=rpc_pb2.PutRequest(key=a, value=str(balance_a - amount).encode())),
+                             rpc_pb2.RequestOp(request_put=rpc_pb2.PutRequest(key=b, value=str(balance_b + amount).encode()))]),
+                    timeout=OPERATION_TIMEOUT)
+                if response.succeeded:
+                    with self.lock:
+                        self.transfers += 1
+            except grpc.RpcError:
+                time.sleep(0.01)
+
+    def audit_loop(self, stop):
+        last_compaction = time.time()
+        while not stop.is_set():
+            stub, node = self.stub()
+            serializable = self.rng.random() < 0.5
+            try:
+                read = self.balances(stub, serializable)
+                if read is None:
+                    continue
+                accounts, revision = read
+                self.judge(accounts, revision, f"{'serializable' if serializable else 'linearizable'} on node {node.id}")
+                older = revision - self.rng.randint(1, 20)
+                if older > 1:
+                    try:
+                        past = self.balances(stub, serializable=True, revision=older)
+                        if past is not None:
+                            self.judge(past[0], older, f"at revision {older} on node {node.id}")
+                    except grpc.RpcError as error:
+                        if error.code() != grpc.StatusCode.OUT_OF_RANGE:
+                            raise
+                if time.time() - last_compaction > 2 and revision > 60:
+                    stub.Compact(rpc_pb2.CompactionRequest(revision=revision - 50), timeout=OPERATION_TIMEOUT)
+                    last_compaction = time.time()
+                    with self.lock:
+                        self.compactions += 1
+            except grpc.RpcError:
+                time.sleep(0.01)
+
+    def judge(self, accounts, revision, how):
+        with self.lock:
+            self.audits += 1
+            total = sum(int(kv.value) for kv in accounts.values())
+            if len(accounts) != len(BANK_ACCOUNTS) or total != BANK_TOTAL:
+                self.violations.append(f"{how}: {len(accounts)} accounts summing to {total} (of {BANK_TOTAL}) at revision {revision}")
 
 
 class Nemesis:
@@ -699,16 +805,21 @@ def main():
 
     signal.signal(signal.SIGTERM, interrupted)
     nemesis = Nemesis(cluster, firewall, faults, rng, log, recorder, keys)
+    bank = None
     try:
         if cuts:
             firewall.open()
         cluster.start()
         if cluster.await_leader(30) is None:
             raise SystemExit("the cluster elected no leader within 30 s; see the node logs in " + root)
-        log("leader elected; clients start")
+        bank = Bank(cluster, args.seed, log)
+        bank.open_accounts()
+        log("leader elected, bank open; clients start")
         stop = threading.Event()
         clients = [threading.Thread(target=client_loop, args=(n, cluster, recorder, keys, stop, args.seed), daemon=True)
                    for n in range(args.clients)]
+        clients += [threading.Thread(target=bank.transfer_loop, args=(stop,), daemon=True) for _ in range(2)]
+        clients += [threading.Thread(target=bank.audit_loop, args=(stop,), daemon=True)]
         for client in clients:
             client.start()
         nemesis.run(time.time() + args.seconds)
@@ -726,7 +837,13 @@ def main():
                 problems.append(problem)
             lost = lost_writes(cluster, leader, recorder)
             problems += [f"lost acknowledged write: {line}" for line in lost]
-            caught_up, disagreements = replicas_agree(cluster, keys, recorder)
+            # A last audit on every node, once all have applied everything.
+            caught_up, disagreements = replicas_agree(cluster, keys + [k.decode() for k in BANK_ACCOUNTS], recorder)
+            for node in cluster.nodes:
+                read = bank.balances(rpc_pb2_grpc.KVStub(cluster.channel(node.address)), serializable=True)
+                if read is not None:
+                    bank.judge(read[0], read[1], f"final serializable read on node {node.id}")
+            problems += [f"bank total broken: {line}" for line in bank.violations]
             if not caught_up:
                 problems.append("replicas did not catch up within 30 s")  # a failure, but not an anomaly
             problems += [f"replicas disagree: {line}" for line in disagreements]
@@ -752,6 +869,9 @@ def main():
     faults_done = ", ".join(f"{count} {name}" for name, count in nemesis.counts.items())
     print(f"faults: {faults_done}; write-once keys acknowledged: {len(recorder.write_once)}; "
           f"lease reads answered by paused leaders: {nemesis.lease_reads_answered}", flush=True)
+    if bank is not None:
+        print(f"bank: {bank.transfers} transfers committed, {bank.audits} audits (each summing to {BANK_TOTAL}), "
+              f"{bank.compactions} compactions, {len(bank.violations)} broken", flush=True)
     checked = subprocess.run([args.checker, "--check-history", history_path], stdout=subprocess.PIPE, text=True)
     print(checked.stdout, end="")
     if checked.returncode == 2:
@@ -759,7 +879,7 @@ def main():
     if checked.returncode == 3:
         # Neither a pass nor a proven anomaly: fails a run of a correct build, catches no broken one.
         problems.append("the checker could not decide within its budget")
-    anomaly = checked.returncode == 1 or any(p.startswith(("lost acknowledged", "replicas disagree")) for p in problems)
+    anomaly = checked.returncode == 1 or any(p.startswith(("lost acknowledged", "replicas disagree", "bank total")) for p in problems)
     for problem in problems:
         print(f"problem: {problem}")
     if args.expect_anomaly:

@@ -39,7 +39,11 @@ final class MVCCApplier {
             return .refused(error)
         }
         if writes > 0 {
+            #if GREY_BROKEN_TXN_SPLIT
+            revision = next + writes - 1
+            #else
             revision = next
+            #endif
             batch.put(MVCCStore.family, MVCCKeys.revisionKey, MVCCKeys.encodeRevision(revision))
         }
         return withRevision(outcome, revision)
@@ -75,8 +79,16 @@ final class MVCCApplier {
     }
 
     private func write(_ key: [UInt8], _ stored: StoredVersion, at next: Int64) {
-        batch.put(MVCCStore.family, MVCCKeys.version(key, next), stored.encoded)
-        batch.put(MVCCStore.family, MVCCKeys.history(next, writes), key)
+        #if GREY_BROKEN_TXN_SPLIT
+        // The deliberately broken build for the chaos test's bank (`make chaos-broken`): each
+        // write of a command takes a revision of its own, so a Range at a revision between
+        // two writes of one Txn sees half of it (money gone from one account, not yet arrived).
+        let at = next + writes
+        #else
+        let at = next
+        #endif
+        batch.put(MVCCStore.family, MVCCKeys.version(key, at), stored.encoded)
+        batch.put(MVCCStore.family, MVCCKeys.history(at, writes), key)
         writes += 1
     }
 

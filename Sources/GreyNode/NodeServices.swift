@@ -123,6 +123,7 @@ public enum NodeServices {
         EtcdKVService.register(on: &router, handle: handle, forwarder: forwarder)
         EtcdClusterService.register(on: &router, handle: handle, forwarder: forwarder)
         EtcdMaintenanceService.register(on: &router, handle: handle, forwarder: forwarder)
+        EtcdAuthService.register(on: &router, handle: handle)
         router.register(ClusterMethods.getClusterStatus) { _, _ in
             // While it waits for its peers a node still says who it is: that is how they find it.
             guard let node = handle.startedNode else { return GetClusterStatusResponse(nodeID: handle.id.rawValue) }

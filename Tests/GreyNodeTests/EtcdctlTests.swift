@@ -131,6 +131,12 @@ struct EtcdctlTests {
         let values = hashList.compactMap { ($0["HashKV"] as? [String: Any]).flatMap { Self.int($0["hash"]) } }
         #expect(values.count == 3 && Set(values).count == 1 && values[0] != 0, "hashes differ: \(hashes)")
         #expect(try await etcdctl.ok(["defrag"]).components(separatedBy: "Finished defragmenting").count == 4)
+        // Auth: answered as an etcd with authentication disabled.
+        #expect(try await etcdctl.ok(["auth", "disable"]) == "Authentication Disabled")
+        // A client given a user tries Authenticate, hears "not enabled" and goes on without a token, as against etcd.
+        let withUser = try await etcdctl.run(["--user", "root:secret", "get", "k1", "--print-value-only"])
+        #expect(withUser.status == 0 && withUser.output.contains("etcdserver: authentication is not enabled") && withUser.output.hasSuffix("v1\n"),
+                "\(withUser.output)")
         #expect(try await etcdctl.ok(["get", "k7", "--print-value-only"]) == "v7", "data survives a defrag")
 
         // move-leader: etcdctl asks the leader (it finds it by status) to hand over.
