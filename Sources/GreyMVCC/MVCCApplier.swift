@@ -11,11 +11,20 @@ final class MVCCApplier {
     /// Writes made so far by the command being applied (the `sub` of its revision).
     private var writes: Int64 = 0
 
-    init(batch: IndexedWriteBatch) throws(MVCCError) {
+    /// The revision the batch started at; the revision key is written once, by `finish()`.
+    private let startRevision: Int64
+
+    /// Starts on `batch` with the store's revision and compaction as they are.
+    init(batch: IndexedWriteBatch, revision: Int64, compacted: Int64) {
         self.batch = batch
-        let reader = MVCCReader { batch.cursor(MVCCStore.family, from: $0) }
-        revision = try reader.revision()
-        compacted = try reader.compacted()
+        self.revision = revision
+        self.compacted = compacted
+        startRevision = revision
+    }
+
+    /// Records the revision the commands brought the store to (once per batch, not per command).
+    func finish() {
+        if revision != startRevision { batch.put(MVCCStore.family, MVCCKeys.revisionKey, MVCCKeys.encodeRevision(revision)) }
     }
 
     private var reader: MVCCReader { MVCCReader { [batch] in batch.cursor(MVCCStore.family, from: $0) } }
@@ -44,7 +53,6 @@ final class MVCCApplier {
             #else
             revision = next
             #endif
-            batch.put(MVCCStore.family, MVCCKeys.revisionKey, MVCCKeys.encodeRevision(revision))
         }
         return withRevision(outcome, revision)
     }
@@ -55,7 +63,8 @@ final class MVCCApplier {
         guard !request.key.isEmpty else { throw .emptyKey }
         if request.ignoreValue && !request.value.isEmpty { throw .valueProvided }
         if request.ignoreLease && request.lease != 0 { throw .leaseProvided }
-        let previous = try reader.get(request.key, at: next)
+        let newest = try latest(request.key)
+        let previous = newest?.keyValue
         if (request.ignoreValue || request.ignoreLease) && previous == nil { throw .keyNotFound }
         let lease = request.ignoreLease ? previous!.lease : request.lease
         // Leases arrive with the Lease service; until then no lease exists to attach to.
@@ -63,22 +72,49 @@ final class MVCCApplier {
         let stored = StoredVersion(
             createRevision: previous?.createRevision ?? next, version: (previous?.version ?? 0) + 1, lease: lease,
             value: request.ignoreValue ? previous!.value : request.value)
-        write(request.key, stored, at: next)
+        write(request.key, stored, at: next, replacing: newest)
         return Etcd.PutResponse(prevKV: request.prevKV ? previous : nil)
     }
 
     private func deleteRange(_ request: Etcd.DeleteRangeRequest, at next: Int64) throws(MVCCError) -> Etcd.DeleteRangeResponse {
         guard !request.key.isEmpty else { throw .emptyKey }
         var doomed: [Etcd.KeyValue] = []
-        try reader.forEach(in: KeyRange(key: request.key, rangeEnd: request.rangeEnd), at: next) { kv throws(MVCCError) in
-            doomed.append(kv)
-            return true
+        let range = KeyRange(key: request.key, rangeEnd: request.rangeEnd)
+        if case .single(let key) = range {
+            if let found = try latest(key)?.keyValue { doomed.append(found) }
+        } else {
+            try reader.forEach(in: range, at: next) { kv throws(MVCCError) in
+                doomed.append(kv)
+                return true
+            }
         }
-        for kv in doomed { write(kv.key, .tombstone, at: next) }
+        for kv in doomed {
+            let newest = IndexEntry(
+                key: kv.key, revision: kv.modRevision,
+                stored: StoredVersion(createRevision: kv.createRevision, version: kv.version, lease: kv.lease, value: kv.value),
+                isCurrent: true)
+            write(kv.key, .tombstone, at: next, replacing: newest)
+        }
         return Etcd.DeleteRangeResponse(deleted: Int64(doomed.count), prevKVs: request.prevKV ? doomed : [])
     }
 
-    private func write(_ key: [UInt8], _ stored: StoredVersion, at next: Int64) {
+    /// The newest version of `key` as this batch has it (a point lookup: no iterator).
+    private func latest(_ key: [UInt8]) throws(MVCCError) -> IndexEntry? {
+        let slot = MVCCKeys.current(key)
+        let value: [UInt8]?
+        do {
+            value = try batch.get(MVCCStore.family, slot)
+        } catch {
+            throw .corrupted("\(error)")
+        }
+        guard let value else { return nil }
+        let entry = slot.withUnsafeBytes { k in value.withUnsafeBytes { v in MVCCKeys.decodeEntry(key: k, value: v) } }
+        guard let entry else { throw .corrupted("the current version of a key does not decode") }
+        return entry
+    }
+
+    /// Puts `stored` in `key`'s current slot, moving the version it replaces under its revision.
+    private func write(_ key: [UInt8], _ stored: StoredVersion, at next: Int64, replacing newest: IndexEntry?) {
         #if GREY_BROKEN_TXN_SPLIT
         // The deliberately broken build for the chaos test's bank (`make chaos-broken`): each
         // write of a command takes a revision of its own, so a Range at a revision between
@@ -87,7 +123,8 @@ final class MVCCApplier {
         #else
         let at = next
         #endif
-        batch.put(MVCCStore.family, MVCCKeys.version(key, at), stored.encoded)
+        if let newest { batch.put(MVCCStore.family, MVCCKeys.version(key, newest.revision), newest.stored.encoded) }
+        batch.put(MVCCStore.family, MVCCKeys.current(key), MVCCKeys.slotValue(at, stored))
         batch.put(MVCCStore.family, MVCCKeys.history(at, writes), key)
         writes += 1
     }
@@ -118,9 +155,14 @@ final class MVCCApplier {
     /// and a value compare on an absent key fails, as etcd's).
     private func holds(_ compare: Etcd.Compare, at next: Int64) throws(MVCCError) -> Bool {
         var matched: [Etcd.KeyValue] = []
-        try reader.forEach(in: KeyRange(key: compare.key, rangeEnd: compare.rangeEnd), at: next) { kv throws(MVCCError) in
-            matched.append(kv)
-            return true
+        let range = KeyRange(key: compare.key, rangeEnd: compare.rangeEnd)
+        if case .single(let key) = range {
+            if let found = try latest(key)?.keyValue { matched.append(found) }
+        } else {
+            try reader.forEach(in: range, at: next) { kv throws(MVCCError) in
+                matched.append(kv)
+                return true
+            }
         }
         if matched.isEmpty {
             if case .value = compare.target { return false }
@@ -155,18 +197,19 @@ final class MVCCApplier {
         let cursor = batch.cursor(MVCCStore.family, from: MVCCKeys.versions)
         var lastKey: [UInt8]? = nil
         var keptOne = false
+        // A key's entries come newest first (its current slot, then older versions).
         while let pair = try readCurrent(cursor), MVCCKeys.isVersion(pair.key) {
-            guard let (key, at) = MVCCKeys.decodeVersion(pair.key) else { throw .corrupted("an index key that does not decode") }
-            if key != lastKey {
-                lastKey = key
+            guard let entry = MVCCKeys.decodeEntry(key: pair.key, value: pair.value) else { throw .corrupted("an index entry that does not decode") }
+            if entry.key != lastKey {
+                lastKey = entry.key
                 keptOne = false
             }
-            if at <= request.revision {
+            if entry.revision <= request.revision {
                 if keptOne {
                     doomed.append([UInt8](pair.key))
                 } else {
                     keptOne = true
-                    if pair.value.first == StoredVersion.tombstoneTag { doomed.append([UInt8](pair.key)) }
+                    if entry.stored.value == nil { doomed.append([UInt8](pair.key)) }
                 }
             }
             cursor.advance()

@@ -1,4 +1,5 @@
 import GreyStorage
+import GreyWire
 
 /// Where the MVCC store keeps things in the state column family. Every key starts with the
 /// state machine's prefix (`RaftStorage.dataPrefix`, 0x01: a snapshot carries exactly the keys
@@ -6,13 +7,17 @@ import GreyStorage
 ///
 ///     0x01 0x00 "mvcc-revision"                 the store's revision (big-endian u64)
 ///     0x01 0x00 "mvcc-compacted"                the revision compacted through
-///     0x01 0x02 key* 0x00 0x01 ~revision        one version of a key: its record (`StoredVersion`)
+///     0x01 0x02 key* 0x00 0x01                  a key's newest version: its revision, then its record
+///     0x01 0x02 key* 0x00 0x01 ~revision        an older version of the key: its record (`StoredVersion`)
 ///     0x01 0x03 revision sub                    what write `sub` of `revision` changed: the key
 ///
 /// `key*` is the user key with every 0x00 written 0x00 0xFF, and 0x00 0x01 ends it, so index
-/// keys sort by user key first (a key sorts before every longer key it begins), then by
-/// revision newest first (`~revision`, big-endian). "The latest version at or before R" is
-/// one seek; the history by revision (what a watch replays) is a scan of 0x03.
+/// keys sort by user key first (a key sorts before every longer key it begins), then newest
+/// first: the newest version under the bare key (the "current slot"), older ones after it by
+/// `~revision`, big-endian. Writing a key reads its current slot with a point lookup (no
+/// iterator), moves that version under its revision, and puts the new one in the slot;
+/// reading the latest is one seek per key, an older revision a second; the history by
+/// revision (what a watch replays) is a scan of 0x03.
 enum MVCCKeys {
     static let namespace: UInt8 = RaftStorage.dataPrefix
     static let versionTag: UInt8 = 0x02
@@ -39,13 +44,37 @@ enum MVCCKeys {
         return bytes
     }
 
-    /// The index key of `key`'s version written at `revision`.
-    static func version(_ key: [UInt8], _ revision: Int64) -> [UInt8] {
+    /// The index key of `key`'s newest version (its current slot).
+    static func current(_ key: [UInt8]) -> [UInt8] {
         var bytes = start(of: key)
         bytes.append(0x00)
         bytes.append(0x01)
+        return bytes
+    }
+
+    /// The index key of an older version of `key`, written at `revision`.
+    static func version(_ key: [UInt8], _ revision: Int64) -> [UInt8] {
+        var bytes = current(key)
         appendBigEndian(&bytes, ~UInt64(revision))
         return bytes
+    }
+
+    /// A current slot's value: the version's revision, then its record.
+    static func slotValue(_ revision: Int64, _ stored: StoredVersion) -> [UInt8] {
+        var bytes: [UInt8] = []
+        appendBigEndian(&bytes, UInt64(revision))
+        return bytes + stored.encoded
+    }
+
+    /// An index entry, current slot or older version, as a version of a key.
+    static func decodeEntry(key indexKey: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> IndexEntry? {
+        guard let (key, suffix) = decodeIndexKey(indexKey) else { return nil }
+        if let revision = suffix {
+            guard let stored = StoredVersion(decoding: value) else { return nil }
+            return IndexEntry(key: key, revision: revision, stored: stored, isCurrent: false)
+        }
+        guard value.count >= 8, let stored = StoredVersion(decoding: UnsafeRawBufferPointer(rebasing: value[8...])) else { return nil }
+        return IndexEntry(key: key, revision: Int64(bitPattern: readBigEndian(value, at: 0)), stored: stored, isCurrent: true)
     }
 
     /// The first index key after every version of `key`.
@@ -56,13 +85,14 @@ enum MVCCKeys {
         return bytes
     }
 
-    /// The user key and revision of an index key; nil if it is not one.
-    static func decodeVersion(_ indexKey: UnsafeRawBufferPointer) -> (key: [UInt8], revision: Int64)? {
-        guard indexKey.count >= 12, isVersion(indexKey) else { return nil }
+    /// The user key of an index key, and the revision it names (nil for the current slot);
+    /// nil if it is not an index key.
+    static func decodeIndexKey(_ indexKey: UnsafeRawBufferPointer) -> (key: [UInt8], revision: Int64?)? {
+        guard indexKey.count >= 4, isVersion(indexKey) else { return nil }
         var key: [UInt8] = []
-        key.reserveCapacity(indexKey.count - 12)
+        key.reserveCapacity(indexKey.count - 4)
         var offset = 2
-        while offset < indexKey.count - 8 {
+        while offset + 1 < indexKey.count {
             let byte = indexKey[offset]
             if byte == 0 {
                 let next = indexKey[offset + 1]
@@ -75,9 +105,11 @@ enum MVCCKeys {
                 offset += 1
             }
         }
-        guard offset == indexKey.count - 10, indexKey[offset] == 0, indexKey[offset + 1] == 0x01 else { return nil }
-        let inverted = readBigEndian(indexKey, at: offset + 2)
-        return (key, Int64(bitPattern: ~inverted))
+        guard offset + 1 < indexKey.count, indexKey[offset] == 0, indexKey[offset + 1] == 0x01 else { return nil }
+        let rest = indexKey.count - (offset + 2)
+        if rest == 0 { return (key, nil) }
+        guard rest == 8 else { return nil }
+        return (key, Int64(bitPattern: ~readBigEndian(indexKey, at: offset + 2)))
     }
 
     /// The history key of write `sub` of `revision`.
@@ -110,6 +142,22 @@ enum MVCCKeys {
     static func decodeRevision(_ bytes: [UInt8]) -> Int64? {
         guard bytes.count == 8 else { return nil }
         return bytes.withUnsafeBytes { Int64(bitPattern: readBigEndian($0, at: 0)) }
+    }
+}
+
+/// One version of a key as the index holds it.
+struct IndexEntry {
+    var key: [UInt8]
+    var revision: Int64
+    var stored: StoredVersion
+    /// Whether it sits in the key's current slot (it is the key's newest version).
+    var isCurrent: Bool
+
+    /// The key as a client sees it at this version; nil for a tombstone.
+    var keyValue: Etcd.KeyValue? {
+        guard let value = stored.value else { return nil }
+        return Etcd.KeyValue(key: key, createRevision: stored.createRevision, modRevision: revision, version: stored.version,
+                             value: value, lease: stored.lease)
     }
 }
 

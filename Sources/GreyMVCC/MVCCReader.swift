@@ -2,10 +2,33 @@ import GreyStorage
 import GreyWire
 
 /// Reads the MVCC store as of one moment: the live database, a frozen view, or a batch being
-/// applied (where a command sees the writes of the commands before it).
+/// applied (where a command sees the writes of the commands before it). One reader makes one
+/// RocksDB iterator, on first use, and moves it for every read after: making an iterator
+/// costs more than a seek, and the reads of one reader see one point in time. (A reader over
+/// a batch is good until the batch changes; the applier makes one per read.)
 struct MVCCReader {
-    /// A fresh cursor over the state column family at the first key ≥ the one given.
-    let cursor: ([UInt8]) -> RocksDBCursor
+    private let makeCursor: ([UInt8]) -> RocksDBCursor
+    private let made = MadeCursor()
+
+    private final class MadeCursor {
+        var cursor: RocksDBCursor?
+    }
+
+    /// `makeCursor`: a cursor over the state column family at the first key ≥ the one given.
+    init(_ makeCursor: @escaping ([UInt8]) -> RocksDBCursor) {
+        self.makeCursor = makeCursor
+    }
+
+    /// The reader's cursor, at the first key ≥ `key`.
+    private func cursor(_ key: [UInt8]) -> RocksDBCursor {
+        if let cursor = made.cursor {
+            cursor.seek(key)
+            return cursor
+        }
+        let cursor = makeCursor(key)
+        made.cursor = cursor
+        return cursor
+    }
 
     /// The store's revision (1 before the first write, as etcd's).
     func revision() throws(MVCCError) -> Int64 {
@@ -26,8 +49,21 @@ struct MVCCReader {
 
     /// `key` as of `revision`; nil if it did not exist then.
     func get(_ key: [UInt8], at revision: Int64) throws(MVCCError) -> Etcd.KeyValue? {
-        let cursor = cursor(MVCCKeys.version(key, revision))
-        return try versionUnder(cursor, of: key)
+        try entry(key, at: revision)?.keyValue
+    }
+
+    /// The version of `key` in force at `revision` (a tombstone included); nil if none is.
+    func entry(_ key: [UInt8], at revision: Int64) throws(MVCCError) -> IndexEntry? {
+        let cursor = cursor(MVCCKeys.current(key))
+        guard let newest = try entryUnder(cursor), newest.key == key else { return nil }
+        return try newest.revision <= revision ? newest : older(than: newest, at: revision, cursor)
+    }
+
+    /// The version of `newest.key` in force at `revision`, below its newest one.
+    private func older(than newest: IndexEntry, at revision: Int64, _ cursor: RocksDBCursor) throws(MVCCError) -> IndexEntry? {
+        cursor.seek(MVCCKeys.version(newest.key, revision))
+        guard let found = try entryUnder(cursor), found.key == newest.key, found.revision <= revision else { return nil }
+        return found
     }
 
     /// Every key of `range` that existed at `revision`, in key order, until `body` returns false.
@@ -37,27 +73,22 @@ struct MVCCReader {
             return
         }
         let cursor = cursor(MVCCKeys.start(of: range.start))
-        while let pair = try current(cursor) {
-            guard let (key, _) = MVCCKeys.decodeVersion(pair.key) else {
-                guard MVCCKeys.isVersion(pair.key) else { return }  // past the index
-                throw .corrupted("an index key that does not decode")
+        while let pair = try current(cursor), MVCCKeys.isVersion(pair.key) {
+            guard let newest = MVCCKeys.decodeEntry(key: pair.key, value: pair.value) else { throw .corrupted("an index entry that does not decode") }
+            guard range.contains(newest.key) else { return }
+            let found = try newest.revision <= revision ? newest : older(than: newest, at: revision, cursor)
+            if let kv = found?.keyValue {
+                guard try body(kv) else { return }
             }
-            guard range.contains(key) else { return }
-            cursor.seek(MVCCKeys.version(key, revision))
-            if let found = try versionUnder(cursor, of: key) {
-                guard try body(found) else { return }
-            }
-            cursor.seek(MVCCKeys.pastVersions(of: key))
+            cursor.seek(MVCCKeys.pastVersions(of: newest.key))
         }
     }
 
-    /// The version under the cursor, if it is one of `key`'s and not a tombstone.
-    private func versionUnder(_ cursor: RocksDBCursor, of key: [UInt8]) throws(MVCCError) -> Etcd.KeyValue? {
-        guard let pair = try current(cursor), let (found, revision) = MVCCKeys.decodeVersion(pair.key), found == key else { return nil }
-        guard let stored = StoredVersion(decoding: pair.value) else { throw .corrupted("the record of a version of \(key) at \(revision)") }
-        guard let value = stored.value else { return nil }
-        return Etcd.KeyValue(key: key, createRevision: stored.createRevision, modRevision: revision, version: stored.version,
-                             value: value, lease: stored.lease)
+    /// The index entry under the cursor, if it is one.
+    private func entryUnder(_ cursor: RocksDBCursor) throws(MVCCError) -> IndexEntry? {
+        guard let pair = try current(cursor), MVCCKeys.isVersion(pair.key) else { return nil }
+        guard let entry = MVCCKeys.decodeEntry(key: pair.key, value: pair.value) else { throw .corrupted("an index entry that does not decode") }
+        return entry
     }
 
     private func current(_ cursor: RocksDBCursor) throws(MVCCError) -> (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)? {

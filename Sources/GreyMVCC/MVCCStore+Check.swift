@@ -29,8 +29,12 @@ extension MVCCStore {
         var lastKey: [UInt8]? = nil
         var belowCompaction = false
         while let pair = try cursor.current(), MVCCKeys.isVersion(pair.key) {
-            guard let (key, revision) = MVCCKeys.decodeVersion(pair.key) else { throw .corrupted("an MVCC index key does not decode") }
-            guard StoredVersion(decoding: pair.value) != nil else { throw .corrupted("the version of \(printable(key)) at revision \(revision) does not decode") }
+            guard let entry = MVCCKeys.decodeEntry(key: pair.key, value: pair.value) else {
+                throw .corrupted("an MVCC index entry does not decode\(MVCCKeys.decodeIndexKey(pair.key).map { " (\(printable($0.key)))" } ?? "")")
+            }
+            let (key, revision) = (entry.key, entry.revision)
+            if key == lastKey && entry.isCurrent { throw .corrupted("\(printable(key)) has its newest version after an older one") }
+            if key != lastKey && !entry.isCurrent { throw .corrupted("\(printable(key)) has older versions but no newest one") }
             guard revision >= 2, revision <= report.revision else {
                 throw .corrupted("\(printable(key)) has a version at revision \(revision), outside 2...\(report.revision)")
             }
@@ -50,8 +54,13 @@ extension MVCCStore {
         while let pair = try history.current(), pair.key.count >= 2, pair.key[0] == MVCCKeys.namespace, pair.key[1] == MVCCKeys.historyTag {
             guard let (revision, _) = MVCCKeys.decodeHistory(pair.key) else { throw .corrupted("an MVCC history key does not decode") }
             let key = [UInt8](pair.value)
-            let version = storage.stateCursor(from: MVCCKeys.version(key, revision))
-            guard let found = try version.current(), found.key.elementsEqual(MVCCKeys.version(key, revision)) else {
+            let found: IndexEntry?
+            do {
+                found = try MVCCReader { [storage] in storage.stateCursor(from: $0) }.entry(key, at: revision)
+            } catch {
+                throw .corrupted("\(error)")
+            }
+            guard found?.revision == revision else {
                 throw .corrupted("the history at revision \(revision) names \(printable(key)), which has no version there")
             }
             history.advance()

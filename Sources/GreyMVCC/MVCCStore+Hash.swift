@@ -18,8 +18,8 @@ extension MVCCStore {
         let cursor = storage.stateCursor(from: MVCCKeys.versions)
         do {
             while let pair = try cursor.current(), MVCCKeys.isVersion(pair.key) {
-                guard let (_, version) = MVCCKeys.decodeVersion(pair.key) else { throw MVCCError.corrupted("an index key that does not decode") }
-                if version <= at {
+                guard let entry = MVCCKeys.decodeEntry(key: pair.key, value: pair.value) else { throw MVCCError.corrupted("an index entry that does not decode") }
+                if entry.revision <= at {
                     crc.update(pair.key)
                     crc.update(pair.value)
                 }

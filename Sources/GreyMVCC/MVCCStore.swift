@@ -1,3 +1,4 @@
+import Foundation
 import GreyRaft
 import GreyStorage
 import GreyWire
@@ -10,28 +11,50 @@ import GreyWire
 /// applied index in one atomic batch, so a crash never applies a log entry twice or skips one.
 /// Blocking: call from a storage thread.
 public final class MVCCStore: @unchecked Sendable {
-    // @unchecked Sendable: all state is in RocksDB (thread-safe); no mutable Swift state.
+    // @unchecked Sendable: the data is in RocksDB (thread-safe); `position` is behind a lock.
     static let family = RaftStorage.stateFamily
     let storage: RaftStorage
+    /// The revision and compaction as of the last apply, so an apply does not read them back
+    /// from RocksDB each time (two iterators per batch); nil until read, and after the state
+    /// was replaced under the store (`reload()`).
+    private var position: (revision: Int64, compacted: Int64)?
+    private let positionLock = NSLock()
 
     public init(storage: RaftStorage) {
         self.storage = storage
+    }
+
+    /// Forgets what the store remembers of the state: call after replacing it (a snapshot install).
+    public func reload() {
+        positionLock.withLock { position = nil }
+    }
+
+    private func currentPosition() throws(StorageError) -> (revision: Int64, compacted: Int64) {
+        if let known = positionLock.withLock({ position }) { return known }
+        do {
+            return (try liveReader.revision(), try liveReader.compacted())
+        } catch {
+            throw .corrupted("\(error)")
+        }
     }
 
     /// Applies a run of committed commands in one batch with `appliedIndex`; returns each
     /// command's outcome in order. Throws only when the store itself fails.
     public func apply(_ commands: [MVCCCommand], appliedIndex: LogIndex) throws(StorageError) -> [MVCCOutcome] {
         let batch = storage.stateBatch()
-        let applier: MVCCApplier
-        do {
-            applier = try MVCCApplier(batch: batch)
-        } catch {
-            throw StorageError.corrupted("\(error)")
-        }
+        let start = try currentPosition()
+        let applier = MVCCApplier(batch: batch, revision: start.revision, compacted: start.compacted)
         var outcomes: [MVCCOutcome] = []
         outcomes.reserveCapacity(commands.count)
         for command in commands { outcomes.append(try applier.apply(command)) }
-        try storage.writeState(batch, appliedIndex: appliedIndex)
+        applier.finish()
+        do {
+            try storage.writeState(batch, appliedIndex: appliedIndex)
+        } catch {
+            reload()  // unknown whether the write landed
+            throw error
+        }
+        positionLock.withLock { position = (applier.revision, applier.compacted) }
         return outcomes
     }
 
@@ -74,11 +97,12 @@ extension MVCCStore {
         for (sub, entry) in legacy.enumerated() {
             batch.delete(Self.family, [MVCCKeys.namespace] + entry.key)
             let stored = StoredVersion(createRevision: revision, version: 1, lease: 0, value: entry.value)
-            batch.put(Self.family, MVCCKeys.version(entry.key, revision), stored.encoded)
+            batch.put(Self.family, MVCCKeys.current(entry.key), MVCCKeys.slotValue(revision, stored))
             batch.put(Self.family, MVCCKeys.history(revision, Int64(sub)), entry.key)
         }
         batch.put(Self.family, MVCCKeys.revisionKey, MVCCKeys.encodeRevision(revision))
         try storage.writeState(batch, appliedIndex: try storage.appliedIndex())
+        reload()
         return legacy.count
     }
 }
@@ -87,10 +111,10 @@ extension MVCCStore {
     /// Answers a Txn that writes nothing from what this node has applied, without the log:
     /// it runs on a batch that is thrown away.
     public func evaluate(_ request: Etcd.TxnRequest) throws(MVCCError) -> Etcd.TxnResponse {
-        let applier: MVCCApplier
         let outcome: MVCCOutcome
         do {
-            applier = try MVCCApplier(batch: storage.stateBatch())
+            // The reader's own view of the revision: this runs beside applies, on another thread.
+            let applier = MVCCApplier(batch: storage.stateBatch(), revision: try liveReader.revision(), compacted: try liveReader.compacted())
             outcome = try applier.apply(.txn(request))
         } catch let error as MVCCError {
             throw error

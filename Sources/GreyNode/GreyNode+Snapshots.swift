@@ -179,6 +179,7 @@ extension GreyNode {
             let store = self.store
             try await onStorage {
                 try storage.installSnapshot(file: received.path, metadata: metadata)
+                store.reload()
                 try store.adoptLegacyState()  // a snapshot from a node still on the old state machine
             }
         } catch {
