@@ -56,5 +56,15 @@ check "promtool check metrics accepts the leader's /metrics" "$status $out" "^0 
 follower_port=$(for port in 5000 5001 5002; do [ "$port" != "$leader_port" ] && echo $port && break; done)
 out=$(curl -s "http://localhost:$follower_port/metrics" | promtool check metrics 2>&1); status=$?
 check "promtool check metrics accepts a follower's /metrics" "$status $out" "^0 ?$"
+# The README's etcd section: etcdctl against the same cluster, the same store.
+export ETCDCTL_API=3 ETCDCTL_ENDPOINTS=localhost:5000,localhost:5001,localhost:5002
+out=$(etcdctl put greeting hello 2>&1)
+check "etcdctl put" "$out" "^OK$"
+out=$(etcdctl get gr --prefix -w json 2>&1)
+check "etcdctl get --prefix -w json" "$out" '"header":\{"cluster_id":[0-9]+,("member_id":[0-9]+,)?"revision":[0-9]+,"raft_term":[0-9]+\},"kvs":\[\{"key":"Z3JlZXRpbmc="'
+out=$(greyctl kv get greeting 2>&1)
+check "greyctl reads what etcdctl wrote" "$out" "hello"
+out=$(etcdctl endpoint status -w table 2>&1)
+check "etcdctl endpoint status" "$out" "3.4.0\+grey"
 echo "walkthrough: $passed passed, $failed failed"
 [ "$failed" = 0 ]
