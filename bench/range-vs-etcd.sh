@@ -31,7 +31,7 @@ VALUE=$(python3 -c 'print("v" * 256)')
 fill() { # endpoint: 100 keys through etcd's API
   for i in $(seq -w 0 99); do ETCDCTL_API=3 etcdctl --endpoints="$1" put "bench/00$i" "$VALUE" >/dev/null; done
   local count
-  count=$(ETCDCTL_API=3 etcdctl --endpoints="$1" get bench/ --prefix --count-only -w json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("count", 0))')
+  count=$(ETCDCTL_API=3 etcdctl --endpoints="$1" get bench/ --prefix --limit 1 -w json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("count", 0))')
   [ "$count" = 100 ] || { echo "expected 100 keys at $1, found $count" >&2; exit 1; }
 }
 
