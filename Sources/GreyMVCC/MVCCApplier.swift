@@ -235,24 +235,9 @@ final class MVCCApplier {
         switch outcome {
         case .put(var response): response.header = header; return .put(response)
         case .deleteRange(var response): response.header = header; return .deleteRange(response)
-        case .txn(var response): response.header = header; return .txn(Self.stamp(response, header))
+        case .txn(let response): return .txn(response.stamped(header))
         case .compact(var response): response.header = header; return .compact(response)
         case .refused: return outcome
         }
-    }
-
-    /// etcd sets the header of every response inside a Txn to the Txn's.
-    private static func stamp(_ response: Etcd.TxnResponse, _ header: Etcd.ResponseHeader) -> Etcd.TxnResponse {
-        var response = response
-        response.header = header
-        response.responses = response.responses.map { op in
-            switch op {
-            case .range(var inner): inner.header = header; return .range(inner)
-            case .put(var inner): inner.header = header; return .put(inner)
-            case .deleteRange(var inner): inner.header = header; return .deleteRange(inner)
-            case .txn(let inner): return .txn(stamp(inner, header))
-            }
-        }
-        return response
     }
 }

@@ -19,21 +19,7 @@ extension GreyNode {
 
     /// A Txn response with etcd's header on it and on every response inside it.
     func etcdHeaders(_ response: Etcd.TxnResponse) -> Etcd.TxnResponse {
-        let header = etcdHeader(revision: response.header?.revision ?? 0)
-        func stamp(_ response: Etcd.TxnResponse) -> Etcd.TxnResponse {
-            var response = response
-            response.header = header
-            response.responses = response.responses.map { op in
-                switch op {
-                case .range(var inner): inner.header = header; return .range(inner)
-                case .put(var inner): inner.header = header; return .put(inner)
-                case .deleteRange(var inner): inner.header = header; return .deleteRange(inner)
-                case .txn(let inner): return .txn(stamp(inner))
-                }
-            }
-            return response
-        }
-        return stamp(response)
+        response.stamped(etcdHeader(revision: response.header?.revision ?? 0))
     }
 
     /// Answers a Txn that only reads from what this node has applied.

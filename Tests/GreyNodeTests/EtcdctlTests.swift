@@ -115,7 +115,8 @@ struct EtcdctlTests {
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(statuses.split(separator: "\n").last!.utf8)) as? [[String: Any]])
         let bodies = parsed.compactMap { $0["Status"] as? [String: Any] }
         #expect(bodies.count == 3)
-        let leaders = Set(bodies.compactMap { Self.int($0["leader"]) })
+        // proto3 JSON leaves out zero fields: node 0's id, as leader or member, is absent.
+        let leaders = Set(bodies.map { Self.int($0["leader"]) ?? 0 })
         let leaderIDs = bodies.compactMap { body in (body["header"] as? [String: Any]).map { Self.int($0["member_id"]) ?? 0 } }
         #expect(leaders == [Int64(leader)], "every member names node \(leader) as leader: \(bodies)")
         #expect(leaderIDs.filter { $0 == Int64(leader) }.count == 1)

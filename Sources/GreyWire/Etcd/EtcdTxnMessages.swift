@@ -218,6 +218,23 @@ extension Etcd {
     }
 }
 
+extension Etcd.TxnResponse {
+    /// This response with `header` on it and on every response inside it, as etcd answers a Txn.
+    public func stamped(_ header: Etcd.ResponseHeader) -> Etcd.TxnResponse {
+        var response = self
+        response.header = header
+        response.responses = responses.map { op in
+            switch op {
+            case .range(var inner): inner.header = header; return .range(inner)
+            case .put(var inner): inner.header = header; return .put(inner)
+            case .deleteRange(var inner): inner.header = header; return .deleteRange(inner)
+            case .txn(let inner): return .txn(inner.stamped(header))
+            }
+        }
+        return response
+    }
+}
+
 /// The methods of etcd's `etcdserverpb.KV`.
 public enum EtcdKVMethods {
     public static let service = "etcdserverpb.KV"
