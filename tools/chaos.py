@@ -557,14 +557,17 @@ class Nemesis:
             writer.join()
 
     def put_at_cut_off_leader(self, node, timeout, number):
-        value = f"isolated.{self.counts['isolate']}.{number}"
+        self.put_at(node, f"isolated.{self.counts['isolate']}.{number}", timeout)
+
+    def put_at(self, node, value, timeout):
+        """A write-once put sent straight to `node`; judged at the end if acknowledged."""
         key = f"once.{value}"
         stub = kv_pb2_grpc.KVStub(self.cluster.channel(node.address))
         try:
             stub.Put(kv_pb2.PutRequest(key=key.encode(), value=value.encode()), timeout=timeout)
         except grpc.RpcError:
             return  # not acknowledged: judged by nothing
-        self.log(f"node {node.id}, cut off, acknowledged {key}")
+        self.log(f"node {node.id} acknowledged {key}")
         self.recorder.write_once.append((key, value))
 
     def shift(self, hold):
@@ -608,6 +611,12 @@ class Nemesis:
         names = ", ".join(str(n.id) for n in behind)
         self.log(f"cut {{{names}}} off for {hold:.1f} s (leader {leader.id})")
         self.firewall.cut([n.host for n in behind], [n.host for n in others])
+        if scripted:
+            # Writes the cut-off nodes certainly lack: acknowledged by the majority, so they must
+            # survive whoever leads next — and are lost if a behind node wins and overwrites them.
+            for number in range(3):
+                self.put_at(leader, f"shifted.{self.counts['shift']}.{number}", timeout=2)
+            hold = max(hold, 1.0)
         time.sleep(max(hold, 0))
         self.firewall.cut([leader.host], [n.host for n in followers])
         self.firewall.uncut([n.host for n in behind], [n.host for n in others])
