@@ -121,6 +121,7 @@ let package = Package(
             name: "GreyNodeTests",
             dependencies: [
                 "GreyRPC", "GreyWire", "GreyRaft", "GreyLocalCluster", "GreyTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
         .testTarget(name: "GreyMVCCTests", dependencies: ["GreyMVCC", "GreyStorage", "GreyRaft", "GreyWire"]),

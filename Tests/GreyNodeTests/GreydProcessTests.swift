@@ -2,6 +2,7 @@ import Foundation
 import GreyRPC
 import GreyTestSupport
 import GreyWire
+import NIOCore
 import NIOSSL
 import Testing
 
@@ -21,6 +22,10 @@ final class GreydCluster: @unchecked Sendable {
     let unprivileged: Bool
 
     static let binary = RepositoryPaths.root.appendingPathComponent(".build/debug/greyd")
+    /// How long the tests' own connections may take to connect: the 1 s default suits a
+    /// node reaching its peers, but the suites run side by side on 2 cores, and a clean-clone
+    /// run saw a test's connect to a live node time out at 1 s.
+    static let connectTimeout: TimeAmount = .seconds(5)
 
     /// Starts `count` nodes; with `restoringFrom`, each node's directory is first seeded from
     /// that backup by `greyctl snapshot restore`.
@@ -69,7 +74,7 @@ final class GreydCluster: @unchecked Sendable {
     /// Waits (up to `limit`, generous for the same reason as `waitForLeader`) until a greyd on
     /// `port` leads its own one-node cluster.
     static func waitUntilServing(port: Int, within limit: Duration = .seconds(30)) async throws {
-        let channel = try GRPCChannel(target: "127.0.0.1:\(port)")
+        let channel = try GRPCChannel(target: "127.0.0.1:\(port)", connectTimeout: GreydCluster.connectTimeout)
         defer { Task { await channel.close() } }
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
@@ -154,7 +159,7 @@ final class GreydCluster: @unchecked Sendable {
         if ProcessInfo.processInfo.environment["GREY_KEEP_TEST_DIRS"] == nil { try? FileManager.default.removeItem(at: directory) }
     }
 
-    func channel(_ node: Int) throws -> GRPCChannel { try GRPCChannel(target: address(node), tls: clientTLS) }
+    func channel(_ node: Int) throws -> GRPCChannel { try GRPCChannel(target: address(node), connectTimeout: GreydCluster.connectTimeout, tls: clientTLS) }
 
     /// Polls until some live node reports a leader that every live node agrees on. The bound is
     /// for something that must happen, not a measure of speed: when `swift test` starts, every
@@ -430,7 +435,7 @@ struct GreydSettingsTests {
             process.terminate()
             process.waitUntilExit()
         }
-        let channel = try GRPCChannel(target: "127.0.0.1:\(port)")
+        let channel = try GRPCChannel(target: "127.0.0.1:\(port)", connectTimeout: GreydCluster.connectTimeout)
         var status: GetClusterStatusResponse? = nil
         for _ in 0..<100 where status?.hasLeader != true {
             status = try? await channel.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .milliseconds(200))
@@ -475,7 +480,7 @@ struct FsckTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let port = 16_000 + Int.random(in: 0..<4_000)
         let node = try GreydCluster.startAlone(id: 4, port: port, directory: directory)
-        let channel = try GRPCChannel(target: "127.0.0.1:\(port)")
+        let channel = try GRPCChannel(target: "127.0.0.1:\(port)", connectTimeout: GreydCluster.connectTimeout)
         var written = 0
         for index in 0..<400 where written < 200 {
             if (try? await channel.call(KVMethods.put, PutRequest(key: Array("k\(index)".utf8), value: [UInt8](repeating: 7, count: 256)), timeout: .seconds(1))) != nil {

@@ -47,7 +47,7 @@ struct TornWALTests {
         var written: [String] = []
         for (round, tail) in Self.tails.enumerated() {
             let node = try GreydCluster.startAlone(id: 3, port: port, directory: directory)
-            let channel = try GRPCChannel(target: "127.0.0.1:\(port)")
+            let channel = try GRPCChannel(target: "127.0.0.1:\(port)", connectTimeout: GreydCluster.connectTimeout)
             // Every earlier round's writes survived the tail before this one.
             for (index, prefix) in written.enumerated() {
                 for key in 0..<50 {
@@ -73,7 +73,7 @@ struct TornWALTests {
             node.terminate()
             node.waitUntilExit()
         }
-        let channel = try GRPCChannel(target: "127.0.0.1:\(port)")
+        let channel = try GRPCChannel(target: "127.0.0.1:\(port)", connectTimeout: GreydCluster.connectTimeout)
         for (index, prefix) in written.enumerated() {
             for key in 0..<50 {
                 let got = try? await Self.readWithRetry(Array("\(prefix)-\(key)".utf8), from: channel, patient: index == 0 && key == 0)
