@@ -62,7 +62,10 @@ struct LeaseReadProcessTests {
 
     @Test("lease reads to the old leader during transfer-leader under writes to the new one never go back in time")
     func leaseReadsThroughTransfers() async throws {
-        let cluster = try GreydCluster(count: 3)
+        // Transfers are explicit here; a 1 s election timeout keeps the debug nodes, starved of
+        // CPU by the suites beside them, from adding elections of their own (a clean-clone run
+        // made too little progress for the check below).
+        let cluster = try GreydCluster(count: 3, settings: ["GREY_ELECTION_TIMEOUT": "1s"])
         defer { cluster.stopAll() }
         let first = try await cluster.waitForLeader()
         let key = Array("transfer-lease".utf8)
