@@ -50,13 +50,15 @@ extension MVCCStore {
             report.versions += 1
             cursor.advance()
         }
+        // One reader for every history lookup: it moves its one iterator instead of making one per entry.
+        let versions = MVCCReader { [storage] in storage.stateCursor(from: $0) }
         let history = storage.stateCursor(from: MVCCKeys.historyStart)
         while let pair = try history.current(), pair.key.count >= 2, pair.key[0] == MVCCKeys.namespace, pair.key[1] == MVCCKeys.historyTag {
             guard let (revision, _) = MVCCKeys.decodeHistory(pair.key) else { throw .corrupted("an MVCC history key does not decode") }
             let key = [UInt8](pair.value)
             let found: IndexEntry?
             do {
-                found = try MVCCReader { [storage] in storage.stateCursor(from: $0) }.entry(key, at: revision)
+                found = try versions.entry(key, at: revision)
             } catch {
                 throw .corrupted("\(error)")
             }
