@@ -33,7 +33,7 @@ final class GreydCluster: @unchecked Sendable {
         self.count = count
         self.settings = settings
         self.unprivileged = unprivileged && getuid() == 0
-        basePort = 20_000 + Int.random(in: 0..<1_200) * 10  // below the ephemeral range (32768+)
+        basePort = TestPorts.reserve(10)  // room for nodes that join later
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("greyd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(
             at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: self.unprivileged ? 0o777 : 0o755])
@@ -402,7 +402,7 @@ struct GreydSettingsTests {
     func foreignDataDirectory() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let port = 12_000 + Int.random(in: 0..<4_000)
+        let port = TestPorts.reserve(2)
         let first = try GreydCluster.startAlone(id: 1, port: port, directory: directory)
         Thread.sleep(forTimeInterval: 0.5)
         first.terminate()
@@ -417,7 +417,7 @@ struct GreydSettingsTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("greyd-config-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let port = 16_000 + Int.random(in: 0..<4_000)
+        let port = TestPorts.reserve()
         let config = directory.appendingPathComponent("grey.yaml")
         try """
             node_id: 9
@@ -478,7 +478,7 @@ struct FsckTests {
     func healthyThenDamaged() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("grey-fsck-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let port = 16_000 + Int.random(in: 0..<4_000)
+        let port = TestPorts.reserve()
         let node = try GreydCluster.startAlone(id: 4, port: port, directory: directory)
         let channel = try GRPCChannel(target: "127.0.0.1:\(port)", connectTimeout: GreydCluster.connectTimeout)
         var written = 0

@@ -14,7 +14,7 @@ struct HostileClientTests {
     func unfinishedRequests(connections: Int) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("grey-hostile-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let port = 18_000 + Int.random(in: 0..<2_000)
+        let port = TestPorts.reserve()
         let node = try GreydCluster.startAlone(id: 1, port: port, directory: directory)
         defer {
             node.terminate()

@@ -1,5 +1,6 @@
 import Foundation
 import GreyRPC
+import GreyTestSupport
 import GreyWire
 import Testing
 
@@ -43,7 +44,7 @@ struct TornWALTests {
     func tornTails() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("grey-torn-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let port = 14_000 + Int.random(in: 0..<2_000)
+        let port = TestPorts.reserve()
         var written: [String] = []
         for (round, tail) in Self.tails.enumerated() {
             let node = try GreydCluster.startAlone(id: 3, port: port, directory: directory)
