@@ -138,13 +138,15 @@ cli: setup
 	swift build --product cluster-cli
 	.build/debug/cluster-cli
 
-## bench: Grey against etcd 3.4 on this machine (writes, reads), then failover and catch-up
+## bench: Grey against etcd 3.4 on this machine (writes, reads; writes again with 1 ms added to
+## every fsync of both), then failover and catch-up
 bench: setup
-	@dpkg -s etcd-server etcd-client >/dev/null 2>&1 || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq etcd-server etcd-client >/dev/null; }
+	@dpkg -s etcd-server etcd-client strace >/dev/null 2>&1 || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq etcd-server etcd-client strace >/dev/null; }
 	swift build -c release --product greyd
 	REQUESTS=20000 ROUNDS=2 ../shared/bench/vs-etcd.sh .build/release/greyd
 	REQUESTS=20000 bench/reads-vs-etcd.sh .build/release/greyd
+	REQUESTS=10000 ROUNDS=1 bench/slow-disk.sh .build/release/greyd
 	python3 bench/failover.py --rounds 20
 	python3 bench/catchup.py
 
