@@ -36,6 +36,38 @@ public enum Bootstrap {
         return founding
     }
 
+    /// The id of the cluster `address` belongs to (the header of etcd's Maintenance Status), so
+    /// that a joiner answers etcd clients with the same cluster id as the founders; retries
+    /// while the member does not answer.
+    public static func clusterID(
+        via address: String, as configuration: NodeConfiguration, log: @Sendable (String) -> Void
+    ) async throws -> UInt64 {
+        let channel = try configuration.channel(to: address)
+        defer { Task { await channel.close() } }
+        for attempt in 0..<300 {
+            let answer: Result<Etcd.StatusResponse, GRPCStatus>
+            do {
+                answer = .success(try await channel.call(EtcdMaintenanceMethods.status, Etcd.StatusRequest(), timeout: .seconds(5)))
+            } catch {
+                answer = .failure(error)
+            }
+            let problem: String
+            switch answer {
+            case .success(let status):
+                if let id = status.header?.clusterID, id != 0 { return id }
+                problem = "no cluster id in its answer"
+            case .failure(let status) where status.code == .unavailable || status.code == .deadlineExceeded:
+                problem = status.message
+            case .failure(let status):
+                throw status
+            }
+            // The reason each time: a refused TLS handshake, say, is what the operator must fix.
+            if attempt % 10 == 0 { log("waiting for \(address) to say which cluster it belongs to: \(problem)") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw GRPCStatus(.unavailable, "\(address) did not answer within a minute")
+    }
+
     /// Asks the cluster (through any member) to add this node — its id, advertised address and
     /// join token; retries while no leader answers.
     public static func join(

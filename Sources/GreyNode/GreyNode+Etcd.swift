@@ -5,8 +5,8 @@ import GreyWire
 /// What the etcd services need from the node: etcd's response header, and read-only Txns.
 extension GreyNode {
     /// A 64-bit id for the cluster, the same on every founding member: FNV-1a over the founding
-    /// members' ids and addresses. (A node that joined later has no founding membership of its
-    /// own, and answers with the hash of the one it was started with.)
+    /// members' ids and addresses. A node that joins later has no founding membership of its
+    /// own: it asks the member it joins through and stores the answer (`Bootstrap.clusterID`).
     static func clusterID(founding: GreyRaft.Configuration) -> UInt64 {
         let text = founding.voters.sorted().map { "\($0.rawValue)@\(founding.addresses[$0] ?? "")" }.joined(separator: ",")
         return text.utf8.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01B3 }

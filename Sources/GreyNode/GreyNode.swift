@@ -92,7 +92,7 @@ public actor GreyNode {
         self.log = log
         self.storage = storage
         self.store = MVCCStore(storage: storage)
-        self.clusterID = Self.clusterID(founding: (try storage.bootstrapConfiguration()) ?? bootstrap)
+        self.clusterID = try storage.clusterID() ?? Self.clusterID(founding: (try storage.bootstrapConfiguration()) ?? bootstrap)
         let converted = try store.adoptLegacyState()
         if converted > 0 { log("converted \(converted) keys of the old state machine to the MVCC store (all at revision 2)") }
         var durable = try storage.load()

@@ -22,6 +22,7 @@ public final class RaftStorage: @unchecked Sendable {
     static let nodeIDKey = Array("node-id".utf8)
     static let appliedKey = Array("\u{0}applied-index".utf8)
     static let bootstrapKey = Array("bootstrap-configuration".utf8)
+    static let clusterIDKey = Array("cluster-id".utf8)
     /// Present while a received snapshot is being installed: the file to install again from
     /// if the node crashes half-way.
     static let installingKey = Array("installing-snapshot".utf8)
@@ -36,6 +37,19 @@ public final class RaftStorage: @unchecked Sendable {
         guard let bytes = try database.get("meta", Self.bootstrapKey) else { return nil }
         guard let wire = try? GreyWire.Configuration(decoding: bytes) else { throw .corrupted("bootstrap configuration does not decode") }
         return LogEntryCodec.raftConfiguration(wire)
+    }
+
+    /// The cluster id a joiner learned from the cluster it joined (a founder derives its own
+    /// from the founding membership, and has none stored).
+    public func clusterID() throws(StorageError) -> UInt64? {
+        try database.get("meta", Self.clusterIDKey).map { Self.decodeUInt64($0) }
+    }
+
+    /// Records the cluster id a joiner learned, before it joins.
+    public func saveClusterID(_ id: UInt64) throws(StorageError) {
+        let batch = WriteBatch(for: database)
+        batch.put("meta", Self.clusterIDKey, Self.encodeUInt64(id))
+        try database.write(batch, sync: true)
     }
 
     /// Records the founding membership. A directory seeded by `greyctl snapshot restore`

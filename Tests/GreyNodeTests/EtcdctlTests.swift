@@ -167,6 +167,12 @@ struct EtcdctlTests {
         }
         #expect(promoted.contains("promoted in cluster"), "\(promoted)")
         #expect(try await etcdctl.ok(["member", "list"]).split(separator: "\n").filter { $0.hasSuffix("false") }.count == 4)
+        // The joiner answers with the founders' cluster id, as every member of an etcd cluster does.
+        let four = (0..<4).map(cluster.address).joined(separator: ",")
+        let (_, fourStatuses) = try await runProcess("env", ["ETCDCTL_API=3", "etcdctl", "--endpoints=\(four)", "endpoint", "status", "-w", "json"])
+        let fourParsed = try #require(try JSONSerialization.jsonObject(with: Data(fourStatuses.split(separator: "\n").last!.utf8)) as? [[String: Any]])
+        let clusterIDs = fourParsed.compactMap { (($0["Status"] as? [String: Any])?["header"] as? [String: Any]).flatMap { Self.int($0["cluster_id"]) } }
+        #expect(clusterIDs.count == 4 && Set(clusterIDs).count == 1, "cluster ids: \(fourStatuses)")
         try await etcdctl.fails(["member", "promote", hexID], saying: "etcdserver: can only promote a learner member")
         #expect(try await etcdctl.ok(["member", "remove", hexID]).contains("removed from cluster"))
         #expect(try await etcdctl.ok(["member", "list"]).split(separator: "\n").count == 3)

@@ -144,8 +144,11 @@ struct Greyd: AsyncParsableCommand {
             fail("\(directory) was seeded by 'greyctl snapshot restore' to found a new cluster: start it with --peers, not --join")
         }
         do {
-            if mustJoin {
-                // A joiner founds nothing: it learns the membership from the leader's log.
+            if mustJoin, let joinAddress {
+                // A joiner founds nothing: it learns the membership from the leader's log, and
+                // the cluster's id (what etcd clients see in every header) from the member it
+                // joins through.
+                try storage.saveClusterID(try await Bootstrap.clusterID(via: joinAddress, as: nodeConfiguration, log: log))
                 founding = Configuration(voters: [])
                 try storage.saveBootstrapConfiguration(founding)
             } else {
