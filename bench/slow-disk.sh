@@ -12,6 +12,7 @@ DELAY_US=${DELAY_US:-1000}
 VS_ETCD=${VS_ETCD:-../shared/bench/vs-etcd.sh}
 command -v strace >/dev/null || { echo "missing strace: apt-get install -y strace" >&2; exit 2; }
 [ -x "$GREYD" ] || { echo "no greyd at $GREYD: build with 'swift build -c release'" >&2; exit 2; }
+SLOWED="strace -f --seccomp-bpf -qq -o /dev/null -e trace=fsync,fdatasync -e inject=fsync,fdatasync:delay_exit=$DELAY_US"
 WRAP=$(mktemp -d -t slow-disk.XXXXXX)
 trap 'rm -rf "$WRAP"' EXIT
 
@@ -20,8 +21,7 @@ trap 'rm -rf "$WRAP"' EXIT
 wrap() { # name real-binary
   cat >"$WRAP/$1" <<EOF
 #!/usr/bin/env bash
-strace -f --seccomp-bpf -qq -o /dev/null -e trace=fsync,fdatasync \\
-  -e inject=fsync,fdatasync:delay_exit=$DELAY_US "$2" "\$@" &
+$SLOWED "$2" "\$@" &
 tracer=\$!
 trap 'pkill -TERM -P \$tracer; wait \$tracer' TERM INT
 wait \$tracer
@@ -44,6 +44,6 @@ print("%.3f" % (times[len(times) // 2] * 1e3))
 PY
 }
 plain=$(probe)
-slowed=$(probe strace -f --seccomp-bpf -qq -o /dev/null -e trace=fsync,fdatasync -e inject=fsync,fdatasync:delay_exit="$DELAY_US")
+slowed=$(probe $SLOWED)
 echo "fdatasync p50: ${plain} ms on this disk, ${slowed} ms with ${DELAY_US} us added (both systems)"
 PATH="$WRAP:$PATH" "$VS_ETCD" "$WRAP/greyd"

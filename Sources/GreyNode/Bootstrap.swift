@@ -42,30 +42,14 @@ public enum Bootstrap {
     public static func clusterID(
         via address: String, as configuration: NodeConfiguration, log: @Sendable (String) -> Void
     ) async throws -> UInt64 {
-        let channel = try configuration.channel(to: address)
-        defer { Task { await channel.close() } }
-        for attempt in 0..<300 {
-            let answer: Result<Etcd.StatusResponse, GRPCStatus>
-            do {
-                answer = .success(try await channel.call(EtcdMaintenanceMethods.status, Etcd.StatusRequest(), timeout: .seconds(5)))
-            } catch {
-                answer = .failure(error)
-            }
-            let problem: String
-            switch answer {
-            case .success(let status):
-                if let id = status.header?.clusterID, id != 0 { return id }
-                problem = "no cluster id in its answer"
-            case .failure(let status) where status.code == .unavailable || status.code == .deadlineExceeded:
-                problem = status.message
-            case .failure(let status):
-                throw status
-            }
-            // The reason each time: a refused TLS handshake, say, is what the operator must fix.
-            if attempt % 10 == 0 { log("waiting for \(address) to say which cluster it belongs to: \(problem)") }
-            try await Task.sleep(for: .milliseconds(200))
+        try await retrying(
+            address, as: configuration, waiting: "waiting for \(address) to say which cluster it belongs to",
+            giveUp: "\(address) did not answer within a minute", log: log
+        ) { (channel) async throws(GRPCStatus) -> Result<UInt64, Wanting> in
+            let status = try await channel.call(EtcdMaintenanceMethods.status, Etcd.StatusRequest(), timeout: .seconds(5))
+            guard let id = status.header?.clusterID, id != 0 else { return .failure("no cluster id in its answer") }
+            return .success(id)
         }
-        throw GRPCStatus(.unavailable, "\(address) did not answer within a minute")
     }
 
     /// Asks the cluster (through any member) to add this node — its id, advertised address and
@@ -73,28 +57,54 @@ public enum Bootstrap {
     public static func join(
         via address: String, as configuration: NodeConfiguration, log: @Sendable (String) -> Void
     ) async throws -> [Member] {
+        let request = JoinClusterRequest(nodeID: configuration.id.rawValue, address: configuration.advertiseAddress, joinToken: configuration.joinToken ?? "")
+        return try await retrying(
+            address, as: configuration, waiting: "waiting to join via \(address)",
+            giveUp: "no leader accepted the join within a minute", log: log
+        ) { (channel) async throws(GRPCStatus) -> Result<[Member], Wanting> in
+            .success(try await channel.call(ClusterMethods.joinCluster, request, timeout: .seconds(5)).members)
+        }
+    }
+
+    /// Calls `attempt` on a channel to `address` every 200 ms, for up to a minute, while the
+    /// member is unreachable or answers UNAVAILABLE or DEADLINE_EXCEEDED (no leader yet, still
+    /// starting) or `attempt` finds the answer wanting; logs `waiting` with the reason every
+    /// 2 s (a refused TLS handshake, say, is what the operator must fix). Any other status ends it.
+    private static func retrying<T: Sendable>(
+        _ address: String, as configuration: NodeConfiguration, waiting: String, giveUp: String,
+        log: @Sendable (String) -> Void, _ attempt: (GRPCChannel) async throws(GRPCStatus) -> Result<T, Wanting>
+    ) async throws -> T {
         let channel = try configuration.channel(to: address)
-        for attempt in 0..<300 {
-            let result: Result<JoinClusterResponse, GRPCStatus>
+        for number in 0..<300 {
+            let answer: Result<Result<T, Wanting>, GRPCStatus>
             do {
-                result = .success(try await channel.call(
-                    ClusterMethods.joinCluster, JoinClusterRequest(nodeID: configuration.id.rawValue, address: configuration.advertiseAddress, joinToken: configuration.joinToken ?? ""), timeout: .seconds(5)))
+                answer = .success(try await attempt(channel))
             } catch {
-                result = .failure(error)
+                answer = .failure(error)
             }
-            switch result {
-            case .success(let response):
+            let problem: String
+            switch answer {
+            case .success(.success(let value)):
                 await channel.close()
-                return response.members
+                return value
+            case .success(.failure(let wanting)):
+                problem = wanting.reason
             case .failure(let status) where status.code == .unavailable || status.code == .deadlineExceeded:
-                if attempt % 10 == 0 { log("waiting to join via \(address): \(status.message)") }
-                try await Task.sleep(for: .milliseconds(200))
+                problem = status.message
             case .failure(let status):
                 await channel.close()
                 throw status
             }
+            if number % 10 == 0 { log("\(waiting): \(problem)") }
+            try await Task.sleep(for: .milliseconds(200))
         }
         await channel.close()
-        throw GRPCStatus(.unavailable, "no leader accepted the join within a minute")
+        throw GRPCStatus(.unavailable, giveUp)
+    }
+
+    /// An answer that came but lacked what was asked for: worth asking again.
+    struct Wanting: Error, ExpressibleByStringLiteral {
+        let reason: String
+        init(stringLiteral reason: String) { self.reason = reason }
     }
 }

@@ -74,7 +74,7 @@ final class GreydCluster: @unchecked Sendable {
     /// Waits (up to `limit`, generous for the same reason as `waitForLeader`) until a greyd on
     /// `port` leads its own one-node cluster.
     static func waitUntilServing(port: Int, within limit: Duration = .seconds(30)) async throws {
-        let channel = try GRPCChannel(target: "127.0.0.1:\(port)", connectTimeout: GreydCluster.connectTimeout)
+        let channel = try GreydCluster.channel(port: port)
         defer { Task { await channel.close() } }
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
@@ -159,7 +159,10 @@ final class GreydCluster: @unchecked Sendable {
         if ProcessInfo.processInfo.environment["GREY_KEEP_TEST_DIRS"] == nil { try? FileManager.default.removeItem(at: directory) }
     }
 
-    func channel(_ node: Int) throws -> GRPCChannel { try GRPCChannel(target: address(node), connectTimeout: GreydCluster.connectTimeout, tls: clientTLS) }
+    func channel(_ node: Int) throws -> GRPCChannel { try GRPCChannel(target: address(node), connectTimeout: Self.connectTimeout, tls: clientTLS) }
+
+    /// A channel to a greyd started alone (`startAlone`) on `port`.
+    static func channel(port: Int) throws -> GRPCChannel { try GRPCChannel(target: "127.0.0.1:\(port)", connectTimeout: connectTimeout) }
 
     /// Polls until some live node reports a leader that every live node agrees on. The bound is
     /// for something that must happen, not a measure of speed: when `swift test` starts, every
@@ -435,7 +438,7 @@ struct GreydSettingsTests {
             process.terminate()
             process.waitUntilExit()
         }
-        let channel = try GRPCChannel(target: "127.0.0.1:\(port)", connectTimeout: GreydCluster.connectTimeout)
+        let channel = try GreydCluster.channel(port: port)
         var status: GetClusterStatusResponse? = nil
         for _ in 0..<100 where status?.hasLeader != true {
             status = try? await channel.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .milliseconds(200))
@@ -480,7 +483,7 @@ struct FsckTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let port = TestPorts.reserve()
         let node = try GreydCluster.startAlone(id: 4, port: port, directory: directory)
-        let channel = try GRPCChannel(target: "127.0.0.1:\(port)", connectTimeout: GreydCluster.connectTimeout)
+        let channel = try GreydCluster.channel(port: port)
         var written = 0
         for index in 0..<400 where written < 200 {
             if (try? await channel.call(KVMethods.put, PutRequest(key: Array("k\(index)".utf8), value: [UInt8](repeating: 7, count: 256)), timeout: .seconds(1))) != nil {

@@ -48,7 +48,7 @@ struct TornWALTests {
         var written: [String] = []
         for (round, tail) in Self.tails.enumerated() {
             let node = try GreydCluster.startAlone(id: 3, port: port, directory: directory)
-            let channel = try GRPCChannel(target: "127.0.0.1:\(port)", connectTimeout: GreydCluster.connectTimeout)
+            let channel = try GreydCluster.channel(port: port)
             // Every earlier round's writes survived the tail before this one.
             for (index, prefix) in written.enumerated() {
                 for key in 0..<50 {
@@ -74,7 +74,7 @@ struct TornWALTests {
             node.terminate()
             node.waitUntilExit()
         }
-        let channel = try GRPCChannel(target: "127.0.0.1:\(port)", connectTimeout: GreydCluster.connectTimeout)
+        let channel = try GreydCluster.channel(port: port)
         for (index, prefix) in written.enumerated() {
             for key in 0..<50 {
                 let got = try? await Self.readWithRetry(Array("\(prefix)-\(key)".utf8), from: channel, patient: index == 0 && key == 0)

@@ -12,7 +12,7 @@ import Testing
 struct BadInputTests {
     /// After each case: a normal call still works and no connection is left behind.
     private func expectHealthy(_ server: TestServer) async throws {
-        let channel = try GRPCChannel(target: server.target, connectTimeout: .seconds(5))
+        let channel = try server.channel()
         let reply = try await channel.call(KVMethods.put, PutRequest(key: [1], value: [2]))
         #expect(reply.header?.nodeID == 4)
         await channel.close()
@@ -77,7 +77,7 @@ struct BadInputTests {
     @Test("a 4 GiB length prefix gets RESOURCE_EXHAUSTED without buffering")
     func hugeLengthPrefix() async throws {
         let server = try await TestServer.start()
-        let channel = try GRPCChannel(target: server.target, connectTimeout: .seconds(5))
+        let channel = try server.channel()
         let refused = await #expect(throws: GRPCStatus.self) {
             try await channel.send(path: KVMethods.put.path, body: [0, 0xFF, 0xFF, 0xFF, 0xFF] + [UInt8](repeating: 1, count: 1000), timeout: nil)
         }
@@ -95,7 +95,7 @@ struct BadInputTests {
     ])
     func unaryViolations(name: String, body: [UInt8]) async throws {
         let server = try await TestServer.start()
-        let channel = try GRPCChannel(target: server.target, connectTimeout: .seconds(5))
+        let channel = try server.channel()
         let refused = await #expect(throws: GRPCStatus.self, "\(name)") {
             try await channel.send(path: KVMethods.put.path, body: body, timeout: nil)
         }
@@ -108,7 +108,7 @@ struct BadInputTests {
     @Test("a compressed message without negotiated compression gets UNIMPLEMENTED")
     func compressedMessage() async throws {
         let server = try await TestServer.start()
-        let channel = try GRPCChannel(target: server.target, connectTimeout: .seconds(5))
+        let channel = try server.channel()
         let refused = await #expect(throws: GRPCStatus.self) {
             try await channel.send(path: KVMethods.put.path, body: [1, 0, 0, 0, 1, 0], timeout: nil)
         }
@@ -120,7 +120,7 @@ struct BadInputTests {
     @Test("a client that vanishes mid-call cancels its handler and frees the connection")
     func vanishingClient() async throws {
         let server = try await TestServer.start()
-        let channel = try GRPCChannel(target: server.target, connectTimeout: .seconds(5))
+        let channel = try server.channel()
         let call = Task { try await channel.call(KVMethods.get, GetRequest(key: Array("slow".utf8))) }
         // Wait for the handler to be running (an event, not a guess of how long it takes).
         for _ in 0..<1_000 where await server.store.slowCallsEntered == 0 { try await Task.sleep(for: .milliseconds(10)) }
@@ -146,11 +146,11 @@ struct BadInputTests {
     @Test("connections beyond the limit are closed at accept")
     func connectionLimit() async throws {
         let server = try await TestServer.start { $0.maxConnections = 2 }
-        let first = try GRPCChannel(target: server.target, connectTimeout: .seconds(5))
-        let second = try GRPCChannel(target: server.target, connectTimeout: .seconds(5))
+        let first = try server.channel()
+        let second = try server.channel()
         _ = try await first.call(KVMethods.get, GetRequest(key: [1]))
         _ = try await second.call(KVMethods.get, GetRequest(key: [1]))
-        let third = try GRPCChannel(target: server.target, connectTimeout: .seconds(5))
+        let third = try server.channel()
         await #expect(throws: GRPCStatus.self) { try await third.call(KVMethods.get, GetRequest(key: [1])) }
         #expect(server.server.statistics.rejectedConnections >= 1)
         await first.close()
@@ -216,7 +216,7 @@ struct UnreadRepliesTests {
     func boundedQueuedReplies() async throws {
         let server = try await TestServer.start()
         let big = [UInt8](repeating: 0x42, count: 1 << 20)
-        let channel = try GRPCChannel(target: server.target, connectTimeout: .seconds(5))
+        let channel = try server.channel()
         _ = try await channel.call(KVMethods.put, PutRequest(key: Array("big".utf8), value: big))
         await channel.close()
         let body = RawConnection.frame(type: 0x00, flags: 0x01, stream: 0, payload: GRPCMessageFramer.frame(GetRequest(key: Array("big".utf8)).encoded()))

@@ -7,7 +7,7 @@ struct GRPCRoundTripTests {
     @Test("KV calls return what the handler answered")
     func kvCalls() async throws {
         let server = try await TestServer.start()
-        let channel = try GRPCChannel(target: server.target, connectTimeout: .seconds(5))
+        let channel = try server.channel()
         let key = Array("alpha".utf8)
         let put = try await channel.call(KVMethods.put, PutRequest(key: key, value: Array("one".utf8)))
         #expect(put.header == ResponseHeader(nodeID: 4, leaderID: 4, hasLeader: true, term: 3, appliedIndex: 1))
@@ -27,7 +27,7 @@ struct GRPCRoundTripTests {
     @Test("every ClusterService method carries its fields both ways")
     func clusterCalls() async throws {
         let server = try await TestServer.start()
-        let channel = try GRPCChannel(target: server.target, connectTimeout: .seconds(5))
+        let channel = try server.channel()
         let vote = try await channel.call(ClusterMethods.requestVote, RequestVoteRequest(term: 8, candidateID: 1, lastLogTerm: 2, preVote: true))
         #expect(vote == RequestVoteResponse(term: 8, voteGranted: true, preVote: true, voterID: 4))
         let entries = (1...64).map { Entry(term: 2, index: UInt64(10 + $0), data: [UInt8](repeating: UInt8($0), count: 256)) }
@@ -57,7 +57,7 @@ struct GRPCRoundTripTests {
     @Test("errors arrive as the status and message the handler threw")
     func errorStatuses() async throws {
         let server = try await TestServer.start()
-        let channel = try GRPCChannel(target: server.target, connectTimeout: .seconds(5))
+        let channel = try server.channel()
         await #expect(throws: GRPCStatus(.invalidArgument, "key must not be empty")) {
             try await channel.call(KVMethods.put, PutRequest(key: [], value: [1]))
         }
@@ -107,7 +107,7 @@ struct GRPCRoundTripTests {
     @Test("grpc-timeout ends a slow call with DEADLINE_EXCEEDED and cancels its handler")
     func deadline() async throws {
         let server = try await TestServer.start()
-        let channel = try GRPCChannel(target: server.target, connectTimeout: .seconds(5))
+        let channel = try server.channel()
         let started = ContinuousClock.now
         let expired = await #expect(throws: GRPCStatus.self) {
             try await channel.call(KVMethods.get, GetRequest(key: Array("slow".utf8)), timeout: .milliseconds(200))
@@ -126,7 +126,7 @@ struct GRPCRoundTripTests {
     @Test("thousands of concurrent calls share one connection")
     func concurrency() async throws {
         let server = try await TestServer.start()
-        let channel = try GRPCChannel(target: server.target, connectTimeout: .seconds(5))
+        let channel = try server.channel()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<3000 {
                 group.addTask {
@@ -147,7 +147,7 @@ struct GRPCRoundTripTests {
     func reconnect() async throws {
         let first = try await TestServer.start()
         let port = first.port
-        let channel = try GRPCChannel(target: first.target, connectTimeout: .seconds(5))
+        let channel = try first.channel()
         _ = try await channel.call(KVMethods.put, PutRequest(key: [1], value: [1]))
         try await first.stop()
         await #expect(throws: GRPCStatus.self) { try await channel.call(KVMethods.get, GetRequest(key: [1])) }

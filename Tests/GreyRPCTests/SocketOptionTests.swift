@@ -48,7 +48,7 @@ struct SocketOptionTests {
     @Test("server and client sockets have TCP_NODELAY set at the TCP level, and SO_DEBUG off")
     func noDelayAtTheTCPLevel() async throws {
         let server = try await TestServer.start()
-        let channel = try GRPCChannel(target: server.target, connectTimeout: .seconds(5))
+        let channel = try server.channel()
         _ = try await channel.call(KVMethods.put, PutRequest(key: [1], value: [2]))
         let sockets = Self.openSockets()
         let accepted = sockets.filter { $0.localPort == server.port }

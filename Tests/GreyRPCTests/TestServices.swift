@@ -174,6 +174,9 @@ struct TestServer {
     let store: MemoryKV
     var port: Int { server.port }
     var target: String { "127.0.0.1:\(port)" }
+    /// A client channel to this server. Its connect may take 5 s, not a node's 1 s: the suites
+    /// run side by side on 2 cores, and connects to a live test server timed out at 1 s.
+    func channel() throws -> GRPCChannel { try GRPCChannel(target: target, connectTimeout: .seconds(5)) }
 
     static func start(port: Int = 0, configure: (inout GRPCServer.Configuration) -> Void = { _ in }) async throws -> TestServer {
         let store = MemoryKV()
