@@ -71,12 +71,18 @@ struct LeaseReadProcessTests {
         let key = Array("transfer-lease".utf8)
         _ = try await cluster.channel(first).call(KVMethods.put, PutRequest(key: key, value: Array("0".utf8)), timeout: .seconds(5))
         let acknowledged = AcknowledgedCounter()
-        let stop = ContinuousClock.now + .seconds(4)
+        let readCount = AcknowledgedCounter()
+        let finished = AcknowledgedCounter()
+        // The run ends when it has done enough, not after a fixed time: a starved CI machine got
+        // through 2 transfers and under 50 reads in a 4 s window. The deadline only bounds a
+        // cluster that makes no progress at all.
+        let goal = (transfers: 4, reads: 60, writes: 60)
+        let deadline = ContinuousClock.now + .seconds(60)
         // One writer: an increasing counter, through whichever node it was given (forwarded to the leader).
         let writer = Task {
             let channel = try cluster.channel((first + 1) % 3)
             var next = 1
-            while ContinuousClock.now < stop {
+            while finished.value == 0 {
                 if (try? await channel.call(KVMethods.put, PutRequest(key: key, value: Array(String(next).utf8)), timeout: .seconds(1))) != nil {
                     acknowledged.set(next)
                     next += 1
@@ -84,38 +90,39 @@ struct LeaseReadProcessTests {
             }
         }
         // Readers on the first leader: each read must see at least what was acknowledged before it began.
-        let reader = Task { () -> (reads: Int, stale: [String]) in
+        let reader = Task { () -> [String] in
             let channel = try cluster.channel(first)
-            var reads = 0
             var stale: [String] = []
-            while ContinuousClock.now < stop {
+            while finished.value == 0 {
                 let floor = acknowledged.value
                 guard let got = try? await channel.call(KVMethods.get, GetRequest(key: key, consistency: .lease), timeout: .seconds(1)) else { continue }
-                reads += 1
+                readCount.set(readCount.value + 1)
                 let seen = Int(String(decoding: got.value, as: UTF8.self)) ?? -1
                 if seen < floor { stale.append("read \(seen) after \(floor) was acknowledged") }
             }
-            return (reads, stale)
+            return stale
         }
-        // Leadership moves around the three nodes while both run.
+        // Leadership moves around the three nodes for as long as both run.
         var transfers = 0
         var target = (first + 1) % 3
-        while ContinuousClock.now < stop - .milliseconds(500) {
+        while transfers < goal.transfers || readCount.value < goal.reads || acknowledged.value < goal.writes, ContinuousClock.now < deadline {
             if (try? await cluster.channel(first).call(ClusterMethods.transferLeadership, TransferLeadershipRequest(targetID: UInt64(target)), timeout: .seconds(2))) != nil {
                 transfers += 1
             }
             target = (target + 1) % 3
             try await Task.sleep(for: .milliseconds(300))
         }
+        finished.set(1)
         try await writer.value
-        let (reads, stale) = try await reader.value
+        let stale = try await reader.value
         #expect(stale.isEmpty, "\(stale.prefix(5))")
-        #expect(transfers >= 3, "only \(transfers) transfers happened")
-        #expect(reads > 50 && acknowledged.value > 50, "\(reads) reads, \(acknowledged.value) writes")
+        #expect(transfers >= goal.transfers, "only \(transfers) transfers happened in 60 s")
+        #expect(readCount.value >= goal.reads && acknowledged.value >= goal.writes, "\(readCount.value) reads, \(acknowledged.value) writes in 60 s")
     }
 }
 
-/// The newest value a writer had acknowledged, shared with readers.
+/// The newest value a writer had acknowledged, shared with readers (also a count or a flag
+/// shared between the test's tasks).
 final class AcknowledgedCounter: @unchecked Sendable {
     // @unchecked Sendable: the lock guards the one field.
     private let lock = NSLock()
