@@ -188,40 +188,17 @@ final class MVCCApplier {
 
     // MARK: - Compaction
 
-    /// Drops every version that a newer one at or before `revision` supersedes (and the
-    /// tombstones that are the newest at it), and the history through it.
+    /// Compacts through `revision` logically: reads below it are refused from now on, and the
+    /// versions it makes unreachable are recorded as due for removal. Removing them is
+    /// `MVCCStore.compactStep`'s work, in bounded steps after the apply — a store with a long
+    /// history would otherwise hold up this apply, and everything behind it on the node's
+    /// loop, heartbeats included, for as long as the scan takes.
     private func compact(_ request: Etcd.CompactionRequest) throws(MVCCError) -> Etcd.CompactionResponse {
         guard request.revision > compacted else { throw .compacted }
         guard request.revision <= revision else { throw .futureRevision }
-        var doomed: [[UInt8]] = []
-        let cursor = batch.cursor(MVCCStore.family, from: MVCCKeys.versions)
-        var lastKey: [UInt8]? = nil
-        var keptOne = false
-        // A key's entries come newest first (its current slot, then older versions).
-        while let pair = try readCurrent(cursor), MVCCKeys.isVersion(pair.key) {
-            guard let entry = MVCCKeys.decodeEntry(key: pair.key, value: pair.value) else { throw .corrupted("an index entry that does not decode") }
-            if entry.key != lastKey {
-                lastKey = entry.key
-                keptOne = false
-            }
-            if entry.revision <= request.revision {
-                if keptOne {
-                    doomed.append([UInt8](pair.key))
-                } else {
-                    keptOne = true
-                    if entry.stored.value == nil { doomed.append([UInt8](pair.key)) }
-                }
-            }
-            cursor.advance()
-        }
-        let history = batch.cursor(MVCCStore.family, from: MVCCKeys.historyStart)
-        while let pair = try readCurrent(history), let (at, _) = MVCCKeys.decodeHistory(pair.key), at <= request.revision {
-            doomed.append([UInt8](pair.key))
-            history.advance()
-        }
-        for key in doomed { batch.delete(MVCCStore.family, key) }
         compacted = request.revision
         batch.put(MVCCStore.family, MVCCKeys.compactedKey, MVCCKeys.encodeRevision(compacted))
+        batch.put(MVCCStore.family, MVCCKeys.compactionDueKey, MVCCKeys.encodeRevision(compacted))
         return Etcd.CompactionResponse()
     }
 

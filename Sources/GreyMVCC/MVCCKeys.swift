@@ -7,6 +7,8 @@ import GreyWire
 ///
 ///     0x01 0x00 "mvcc-revision"                 the store's revision (big-endian u64)
 ///     0x01 0x00 "mvcc-compacted"                the revision compacted through
+///     0x01 0x00 "mvcc-compaction-due"           present while the versions a compaction made
+///                                               unreachable are still being removed: its revision
 ///     0x01 0x02 key* 0x00 0x01                  a key's newest version: its revision, then its record
 ///     0x01 0x02 key* 0x00 0x01 ~revision        an older version of the key: its record (`StoredVersion`)
 ///     0x01 0x03 revision sub                    what write `sub` of `revision` changed: the key
@@ -24,6 +26,7 @@ enum MVCCKeys {
     static let historyTag: UInt8 = 0x03
     static let revisionKey = [namespace] + Array("\u{0}mvcc-revision".utf8)
     static let compactedKey = [namespace] + Array("\u{0}mvcc-compacted".utf8)
+    static let compactionDueKey = [namespace] + Array("\u{0}mvcc-compaction-due".utf8)
     /// The first index key, and the first history key.
     static let versions: [UInt8] = [namespace, versionTag]
     static let historyStart: [UInt8] = [namespace, historyTag]

@@ -40,6 +40,12 @@ struct MVCCReader {
         try meta(MVCCKeys.compactedKey) ?? 0
     }
 
+    /// The revision of a compaction whose unreachable versions are still being removed; nil
+    /// when none is (`MVCCStore.compactStep`).
+    func compactionDue() throws(MVCCError) -> Int64? {
+        try meta(MVCCKeys.compactionDueKey)
+    }
+
     private func meta(_ key: [UInt8]) throws(MVCCError) -> Int64? {
         let cursor = cursor(key)
         guard let pair = try current(cursor), pair.key.elementsEqual(key) else { return nil }

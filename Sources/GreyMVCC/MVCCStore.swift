@@ -18,7 +18,14 @@ public final class MVCCStore: @unchecked Sendable {
     /// from RocksDB each time (two iterators per batch); nil until read, and after the state
     /// was replaced under the store (`reload()`).
     private var position: (revision: Int64, compacted: Int64)?
+    /// How far `compactStep` has got with the due compaction's removals.
+    private var compactionProgress: CompactionProgress?
     private let positionLock = NSLock()
+
+    var compaction: CompactionProgress? {
+        get { positionLock.withLock { compactionProgress } }
+        set { positionLock.withLock { compactionProgress = newValue } }
+    }
 
     public init(storage: RaftStorage) {
         self.storage = storage
@@ -26,7 +33,10 @@ public final class MVCCStore: @unchecked Sendable {
 
     /// Forgets what the store remembers of the state: call after replacing it (a snapshot install).
     public func reload() {
-        positionLock.withLock { position = nil }
+        positionLock.withLock {
+            position = nil
+            compactionProgress = nil
+        }
     }
 
     private func currentPosition() throws(StorageError) -> (revision: Int64, compacted: Int64) {
@@ -73,7 +83,7 @@ public final class MVCCStore: @unchecked Sendable {
         try liveReader.compacted()
     }
 
-    private var liveReader: MVCCReader { MVCCReader { [storage] in storage.stateCursor(from: $0) } }
+    var liveReader: MVCCReader { MVCCReader { [storage] in storage.stateCursor(from: $0) } }
 }
 
 extension MVCCStore {

@@ -66,6 +66,8 @@ enum EtcdKVService {
             guard case .compact(var response) = try await write(.compact(request), on: node) else {
                 throw GRPCStatus(.internal, "a Compact answered as something else")
             }
+            // physical: answer once this member has removed what the compaction made unreachable.
+            if request.physical { try await node.awaitStoreCompaction() }
             response.header = await node.etcdHeader(revision: response.header?.revision ?? 0)
             return response
         }

@@ -192,6 +192,7 @@ extension GreyNode {
         let waiting = waitingForInstall
         waitingForInstall = []
         for reader in waiting { reader.resume() }
+        if (try? store.compactionIsDue()) == true { scheduleStoreCompaction() }  // the sender's, half done
         log("installed a snapshot at index \(metadata.index.rawValue) in \(ContinuousClock.now - started)")
     }
 

@@ -63,7 +63,7 @@ public actor GreyNode {
     private var nextWaiterID: UInt64 = 1
     private var ticker: RepeatedTask?
     /// Set by `halt()`: the node has stopped for good and touches neither storage nor peers.
-    private var halted = false
+    private(set) var halted = false
     /// Followers a snapshot is being streamed to (one transfer each at a time).
     var snapshotTransfers: Set<NodeID> = []
     /// A snapshot being received from the leader.
@@ -78,6 +78,11 @@ public actor GreyNode {
     var waitingForInstall: [CheckedContinuation<Void, Never>] = []
     /// A log compaction is being written.
     var compacting = false
+    /// A step of the store's compaction is queued on the loop (`scheduleStoreCompaction`).
+    var storeCompactionScheduled = false
+    /// When the removal under way began, and the steps it has taken (for the log line at its end).
+    var storeCompactionStarted: ContinuousClock.Instant?
+    var storeCompactionSteps = 0
     /// Where the node reports snapshot transfers and installs (greyd's stderr).
     let log: @Sendable (String) -> Void
 
@@ -116,6 +121,7 @@ public actor GreyNode {
     /// makes sure ticks are delivered while nothing else happens; any input delivers the ticks
     /// due before it is handled (`ClockedRaftNode`).
     public func start() {
+        if (try? store.compactionIsDue()) == true { scheduleStoreCompaction() }  // a removal a restart interrupted
         let interval = TimeAmount(NodeConfiguration.tick)
         ticker = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] _ in
             self?.assumeIsolated { $0.tick() }
@@ -487,6 +493,8 @@ public actor GreyNode {
                 proposal.continuation.resume(throwing: NodeError.raft(.dropped))
             }
         }
+        // After the replies above: the first step goes to the back of the loop's queue.
+        if outcomes.values.contains(where: { if case .compact = $0 { true } else { false } }) { scheduleStoreCompaction() }
     }
 
     /// Applies the commands among `entries` to the store in one batch with the applied index

@@ -18,6 +18,13 @@ extension RaftStorage {
         try database.write(batch, sync: false)
     }
 
+    /// Writes a state batch that leaves the applied index where it is: housekeeping that
+    /// changes no answer (removing what a compaction made unreachable). Not synced: a crash
+    /// that loses it leaves the work to be done again.
+    public func writeState(_ batch: IndexedWriteBatch) throws(StorageError) {
+        try database.write(batch, sync: false)
+    }
+
     /// A cursor over the state family as it is now, at the first key ≥ `start`.
     public func stateCursor(from start: [UInt8]) -> RocksDBCursor {
         database.cursor(Self.stateFamily, from: start)

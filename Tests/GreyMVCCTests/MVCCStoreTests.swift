@@ -31,6 +31,28 @@ struct MVCCStoreTests {
             return try store.apply(commands, appliedIndex: LogIndex(index))
         }
 
+        /// Every index entry on disk, reachable or not, as "key@revision" in index order.
+        func versionsOnDisk() throws -> [String] {
+            var found: [String] = []
+            let cursor = storage.stateCursor(from: MVCCKeys.versions)
+            while let pair = try cursor.current(), MVCCKeys.isVersion(pair.key), let entry = MVCCKeys.decodeEntry(key: pair.key, value: pair.value) {
+                found.append("\(String(decoding: entry.key, as: UTF8.self))@\(entry.revision)")
+                cursor.advance()
+            }
+            return found
+        }
+
+        /// The revisions of every history entry on disk.
+        func historyOnDisk() throws -> [Int64] {
+            var found: [Int64] = []
+            let cursor = storage.stateCursor(from: MVCCKeys.historyStart)
+            while let pair = try cursor.current(), let (revision, _) = MVCCKeys.decodeHistory(pair.key) {
+                found.append(revision)
+                cursor.advance()
+            }
+            return found
+        }
+
         @discardableResult
         func put(_ key: String, _ value: String, prevKV: Bool = false) throws -> Etcd.PutResponse {
             guard case .put(let response) = try apply([.put(Etcd.PutRequest(key: Array(key.utf8), value: Array(value.utf8), prevKV: prevKV))])[0]
@@ -175,14 +197,16 @@ struct MVCCStoreTests {
         #expect(try h.get("a", revision: 5)?.value == Self.bytes("2"), "the compacted revision itself still reads")
         #expect(try h.get("a")?.value == Self.bytes("3"))
         #expect(throws: MVCCError.futureRevision) { try h.store.range(Etcd.RangeRequest(key: Self.bytes("a"), revision: 7)) }
+        // The apply only recorded the compaction: every version is still on disk, none reachable.
+        #expect(try h.versionsOnDisk() == ["a@6", "a@3", "a@2", "b@5", "b@4"])
+        #expect(try h.store.compactionIsDue())
+        let hashBefore = try h.store.hashKV(revision: 0)
+        while try h.store.compactStep() {}
         // What is left on disk: a@3 (newest at 5), a@6; b's versions all gone (a tombstone was newest).
-        var left: [String] = []
-        let cursor = h.storage.stateCursor(from: MVCCKeys.versions)
-        while let pair = try cursor.current(), let entry = MVCCKeys.decodeEntry(key: pair.key, value: pair.value) {
-            left.append("\(String(decoding: entry.key, as: UTF8.self))@\(entry.revision)")
-            cursor.advance()
-        }
-        #expect(left == ["a@6", "a@3"])
+        #expect(try h.versionsOnDisk() == ["a@6", "a@3"])
+        #expect(try !h.store.compactionIsDue())
+        #expect(try h.store.hashKV(revision: 0) == hashBefore, "the hash skips the unreachable versions, removed or not")
+        #expect(try h.historyOnDisk() == [6])
         guard case .refused(.compacted) = try h.apply([.compact(Etcd.CompactionRequest(revision: 5))])[0] else { Issue.record("compacting again must be refused"); return }
         guard case .refused(.futureRevision) = try h.apply([.compact(Etcd.CompactionRequest(revision: 9))])[0] else { Issue.record("a future compaction must be refused"); return }
         #expect(MVCCError.compacted.status.message == "etcdserver: mvcc: required revision has been compacted")
@@ -382,10 +406,59 @@ struct MVCCStoreTests {
         try checkEvery(from: 1)
         let compactAt = revision / 2
         _ = try h.apply([.compact(Etcd.CompactionRequest(revision: compactAt))])
-        try checkEvery(from: compactAt)
-        #expect(throws: MVCCError.compacted) { try h.store.range(Etcd.RangeRequest(key: Self.bytes("m0"), revision: compactAt - 1)) }
-        let report = try h.store.check()
-        #expect(report.revision == revision && report.compacted == compactAt)
+        // The removal in steps of two versions: between steps every answer, hash and check is
+        // already what it will be at the end.
+        let hash = try h.store.hashKV(revision: 0)
+        var steps = 0
+        repeat {
+            try checkEvery(from: compactAt)
+            #expect(throws: MVCCError.compacted) { try h.store.range(Etcd.RangeRequest(key: Self.bytes("m0"), revision: compactAt - 1)) }
+            #expect(try h.store.hashKV(revision: 0) == hash, "after \(steps) steps")
+            let report = try h.store.check()
+            #expect(report.revision == revision && report.compacted == compactAt)
+            steps += 1
+        } while try h.store.compactStep(budget: 2)
+        #expect(steps > 5, "the removal took \(steps) steps")
+        #expect(try h.store.check().compactionDue == nil)
+        #expect(try h.historyOnDisk().allSatisfy { $0 > compactAt })
+    }
+
+    @Test("a deleted key's tombstone goes after the versions under it, also when the key is written again between steps")
+    func tombstoneRemovedLast() throws {
+        let h = try Harness()
+        for round in 0..<6 { try h.put("t", "v\(round)") }  // 2...7
+        _ = try h.delete("t")  // 8
+        try h.put("u", "1")  // 9
+        _ = try h.apply([.compact(Etcd.CompactionRequest(revision: 8))])
+        #expect(try h.store.compactStep(budget: 2), "stops inside t")
+        #expect(try h.get("t") == nil && h.get("t", revision: 8) == nil, "t stays deleted while its older versions are removed")
+        try h.put("t", "back")  // 10: the tombstone moves from the current slot under revision 8
+        while try h.store.compactStep(budget: 2) {
+            #expect(try h.get("t", revision: 9) == nil)
+        }
+        #expect(try h.versionsOnDisk() == ["t@10", "u@9"])
+        #expect(try h.get("t")?.value == Self.bytes("back") && h.get("t")?.version == 1)
+    }
+
+    @Test("a compaction's removal in steps, with writes between them: a key deleted before the compaction and written again, a second compaction before the first is done")
+    func compactionStepsBetweenWrites() throws {
+        let h = try Harness()
+        for round in 0..<20 { try h.put("k\(round % 4)", "v\(round)") }  // revisions 2...21
+        _ = try h.delete("k3")  // 22: k3's newest is a tombstone
+        guard case .compact = try h.apply([.compact(Etcd.CompactionRequest(revision: 22))])[0] else { Issue.record("compact refused"); return }
+        #expect(try h.store.compactStep(budget: 5), "k0's five versions: more remains")
+        #expect(try h.versionsOnDisk().filter { $0.hasPrefix("k0") } == ["k0@18"], "the first step did k0")
+        // Writes to keys the removal has not reached: k0 again, and k3 over its tombstone.
+        try h.put("k0", "after")  // 23
+        try h.put("k3", "again")  // 24
+        #expect(try h.get("k3")?.version == 1 && h.get("k3")?.createRevision == 24, "a key written after its deletion starts over")
+        guard case .compact = try h.apply([.compact(Etcd.CompactionRequest(revision: 23))])[0] else { Issue.record("second compact refused"); return }
+        while try h.store.compactStep(budget: 1) {}
+        #expect(try h.versionsOnDisk() == ["k0@23", "k1@19", "k2@20", "k3@24"])
+        #expect(try h.get("k0", revision: 23)?.value == Self.bytes("after"))
+        #expect(try h.get("k1")?.value == Self.bytes("v17") && h.get("k1")?.version == 5)
+        #expect(try h.get("k3", revision: 23) == nil)
+        #expect(try h.store.check().compactionDue == nil)
     }
 }
 

@@ -93,6 +93,9 @@ struct EtcdctlTests {
         #expect(try await etcdctl.ok(["get", "fo2", "--rev", "5"]) == "fo2\nv-fo2")
         try await etcdctl.fails(["get", "foo", "--rev", "99"], saying: "etcdserver: mvcc: required revision is a future revision")
         try await etcdctl.fails(["compaction", "3"], saying: "etcdserver: mvcc: required revision has been compacted")
+        // --physical: answered once the member has removed what the compaction made unreachable.
+        #expect(try await etcdctl.ok(["compaction", "7", "--physical"]) == "compacted revision 7")
+        #expect(try await etcdctl.ok(["get", "txn-then", "--rev", "8", "--print-value-only"]) == "yes")
 
         let health = try await etcdctl.ok(["endpoint", "health"])
         #expect(health.components(separatedBy: "is healthy").count == 4, "\(health)")

@@ -33,13 +33,15 @@ struct Fsck: AsyncParsableCommand {
                     "first_index": first, "last_index": last, "entries": state.entries.count,
                     "snapshot_index": state.snapshot?.index.rawValue ?? 0, "restored_not_started": restored,
                     "revision": store.revision, "compact_revision": store.compacted, "keys": store.keys, "versions": store.versions,
+                    "compaction_due": store.compactionDue ?? 0,
                 ])
             } else {
                 if restored {
                     print("ok: restored from a snapshot at index \(state.snapshot?.index.rawValue ?? 0), applied \(state.appliedIndex.rawValue); not yet started (no node id until greyd adopts it)")
                     return
                 }
-                print("ok: node \(node), term \(state.hardState.term.rawValue), log \(first)...\(last) (\(state.entries.count) entries), commit \(state.hardState.commit.rawValue), applied \(state.appliedIndex.rawValue); store at revision \(store.revision) (compacted through \(store.compacted)): \(store.keys) keys, \(store.versions) versions")
+                print("ok: node \(node), term \(state.hardState.term.rawValue), log \(first)...\(last) (\(state.entries.count) entries), commit \(state.hardState.commit.rawValue), applied \(state.appliedIndex.rawValue); store at revision \(store.revision) (compacted through \(store.compacted)): \(store.keys) keys, \(store.versions) versions"
+                    + (store.compactionDue.map { "; the versions compaction \($0) made unreachable are still being removed (greyd goes on with it when it starts)" } ?? ""))
             }
         }
     }

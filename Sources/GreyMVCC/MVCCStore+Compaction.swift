@@ -1,0 +1,140 @@
+import GreyStorage
+
+/// Removing what a compaction made unreachable, in bounded steps after the compaction applied.
+///
+/// Applying a Compact only records the revision (`MVCCApplier.compact`): from then on reads
+/// below it are refused, and the versions it superseded can never be read again. Deleting
+/// them means reading every version in the store, which on a long history takes seconds; done
+/// in the apply it would stall the node's loop — heartbeats too — for as long. So the node
+/// calls `compactStep` again and again between other work until it returns false; each step
+/// examines `budget` versions or history entries and writes its deletions in one batch. etcd
+/// does the same (its compaction deletes in batches of 1,000 between pauses).
+///
+/// Steps must not overlap an apply (both write the index of the same keys): the node runs both
+/// on its loop. Between steps applies go on, and that is safe: they only add versions newer than
+/// the compaction, and moving a key's newest version under its revision does not change which
+/// of its versions is the newest at the compaction — the one a step keeps. Until the last step,
+/// every answer is the same as after it: what is left to delete is what no read can reach
+/// (`hashKV` and `check` skip it too). A crash or a snapshot install in between loses only the
+/// progress kept in memory; the due revision is in the store, and the next step starts over.
+extension MVCCStore {
+    /// Where the removal for one compaction has got to (in memory only).
+    struct CompactionProgress {
+        enum Phase { case versions, history }
+        var revision: Int64
+        var phase = Phase.versions
+        /// The index or history key to go on from: the first one not yet looked at.
+        var resume: [UInt8] = MVCCKeys.versions
+        /// When `resume` is in the middle of a user key's versions: that key, and whether its
+        /// newest version at or below the compaction was met (and kept) already.
+        var resumeKey: [UInt8]? = nil
+        var keptOne = false
+        /// That key's newest version at or below the compaction, when it is a tombstone: it goes
+        /// last, once the versions under it are gone (`removeTombstone`).
+        var tombstone: (key: [UInt8], revision: Int64)? = nil
+    }
+
+    /// Whether a compaction's removal is still to be done.
+    public func compactionIsDue() throws(StorageError) -> Bool {
+        do {
+            return try liveReader.compactionDue() != nil
+        } catch {
+            throw .corrupted("\(error)")
+        }
+    }
+
+    /// One step of removing what the due compaction made unreachable: about `budget` versions
+    /// or history entries. Returns whether more remains.
+    public func compactStep(budget: Int = 1_000) throws(StorageError) -> Bool {
+        let due: Int64?
+        do {
+            due = try liveReader.compactionDue()
+        } catch {
+            throw .corrupted("\(error)")
+        }
+        guard let due else {
+            compaction = nil
+            return false
+        }
+        var progress = compaction.flatMap { $0.revision == due ? $0 : nil } ?? CompactionProgress(revision: due)
+        let batch = storage.stateBatch()
+        var examined = 0
+        if progress.phase == .versions {
+            let cursor = storage.stateCursor(from: progress.resume)
+            var key = progress.resumeKey
+            var finished = true
+            // A key's entries come newest first: its current slot, then older versions. The
+            // newest at or below the compaction stays unless it is a tombstone; the rest go.
+            // A step may stop inside a key (one hot key can have millions of versions): an
+            // apply between steps only adds or moves versions newer than the ones left, so
+            // what the step knew of the key still holds for them.
+            while let pair = try cursor.current(), MVCCKeys.isVersion(pair.key) {
+                guard let entry = MVCCKeys.decodeEntry(key: pair.key, value: pair.value) else {
+                    throw .corrupted("an MVCC index entry does not decode")
+                }
+                if entry.key != key {
+                    try removeTombstone(&progress, in: batch)
+                    key = entry.key
+                    progress.keptOne = false
+                }
+                if examined >= budget {
+                    progress.resume = [UInt8](pair.key)
+                    progress.resumeKey = key
+                    finished = false
+                    break
+                }
+                examined += 1
+                if entry.revision <= due {
+                    if progress.keptOne {
+                        batch.delete(Self.family, [UInt8](pair.key))
+                    } else if entry.stored.value == nil {
+                        progress.tombstone = (entry.key, entry.revision)
+                    }
+                    progress.keptOne = true
+                }
+                cursor.advance()
+            }
+            if finished {
+                try removeTombstone(&progress, in: batch)
+                progress.phase = .history
+                progress.resume = MVCCKeys.historyStart
+            }
+        }
+        var done = false
+        if progress.phase == .history && examined < budget {
+            let history = storage.stateCursor(from: progress.resume)
+            done = true
+            while let pair = try history.current(), let (revision, _) = MVCCKeys.decodeHistory(pair.key), revision <= due {
+                if examined >= budget {
+                    progress.resume = [UInt8](pair.key)
+                    done = false
+                    break
+                }
+                batch.delete(Self.family, [UInt8](pair.key))
+                examined += 1
+                history.advance()
+            }
+        }
+        if done { batch.delete(Self.family, MVCCKeys.compactionDueKey) }
+        try storage.writeState(batch)
+        compaction = done ? nil : progress
+        return !done
+    }
+
+    /// Removes the tombstone that was a key's newest version at the compaction, once the older
+    /// versions under it are gone: removed first, it would leave them looking like the key's
+    /// newest, and a deleted key would read as alive. An apply since may have written the key
+    /// again and so moved the tombstone from the current slot under its revision: the slot
+    /// goes only if it still holds the tombstone, the moved copy in any case.
+    private func removeTombstone(_ progress: inout CompactionProgress, in batch: IndexedWriteBatch) throws(StorageError) {
+        guard let (key, revision) = progress.tombstone else { return }
+        progress.tombstone = nil
+        let slot = MVCCKeys.current(key)
+        if let value = try batch.get(Self.family, slot),
+           let entry = slot.withUnsafeBytes({ k in value.withUnsafeBytes { v in MVCCKeys.decodeEntry(key: k, value: v) } }),
+           entry.revision == revision, entry.stored.value == nil {
+            batch.delete(Self.family, slot)
+        }
+        batch.delete(Self.family, MVCCKeys.version(key, revision))
+    }
+}
