@@ -116,6 +116,7 @@ def main():
     # Cluster and Maintenance.
     members = cluster.MemberList(rpc.MemberListRequest(), timeout=5).members
     check("member list", len(members) == len(targets) and all(m.peerURLs and m.name for m in members), str(members))
+    check("member ids are never 0 (etcd's 'no member')", all(m.ID != 0 for m in members) and len({m.ID for m in members}) == len(members), str(members))
     statuses = [m.Status(rpc.StatusRequest(), timeout=5) for m in maintenance]
     check("status: one leader", len({s.leader for s in statuses}) == 1
           and sum(1 for s in statuses if s.header.member_id == s.leader) == 1, str(statuses))

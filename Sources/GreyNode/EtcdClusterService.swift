@@ -5,7 +5,7 @@ import GreyWire
 
 /// etcd's `etcdserverpb.Cluster` on Grey's membership machinery. A member's peer and client
 /// URLs are both its one address (Grey serves peers and clients on one port); its name is
-/// `node-ID`. MemberAdd registers the address under a new random id, as etcd does (never one
+/// `node-ID`, its id the node's (`EtcdMemberID`: node 0 shows as ffffffffffffffff). MemberAdd registers the address under a new random id, as etcd does (never one
 /// a removed member had: its messages still in flight would count for the new one) as a
 /// learner, promoted once caught up unless it was added as a learner: the node to run there
 /// starts with `GREY_NODE_ID=0x<the id etcdctl printed>` and `GREY_JOIN`.
@@ -26,8 +26,7 @@ enum EtcdClusterService {
             if members.contains(where: { $0.peerURLs.contains { Self.address(of: $0) == address } }) {
                 throw GRPCStatus(.failedPrecondition, "etcdserver: Peer URLs already exists")
             }
-            var id: UInt64 = 0
-            while id == 0 || members.contains(where: { $0.id == id }) { id = UInt64.random(in: 1...UInt64.max) }
+            let id = EtcdMemberID.random(avoiding: Set(members.map(\.id)))
             _ = try await node.join(id: NodeID(id), address: address, asLearner: request.isLearner)
             let all = await node.etcdMembers()
             let added = all.first { $0.id == id } ?? Etcd.Member(id: id, peerURLs: request.peerURLs, isLearner: true)
@@ -37,18 +36,22 @@ enum EtcdClusterService {
             let node = try handle.node()
             try NodeServices.requireClusterCertificate(context, node)
             if let answer = try await forwarder.forward(EtcdClusterMethods.memberRemove, request, from: node, within: NodeServices.remaining(context)) { return answer }
-            guard await node.etcdMembers().contains(where: { $0.id == request.id }) else { throw GRPCStatus(.notFound, "etcdserver: member not found") }
-            _ = try await node.changeMembership(.remove(NodeID(request.id)))
+            guard let removed = EtcdMemberID.node(request.id), await node.etcdMembers().contains(where: { $0.id == request.id }) else {
+                throw GRPCStatus(.notFound, "etcdserver: member not found")
+            }
+            _ = try await node.changeMembership(.remove(removed))
             return Etcd.MemberRemoveResponse(header: await node.etcdHeader(), members: await node.etcdMembers())
         }
         router.register(EtcdClusterMethods.memberPromote) { request, context in
             let node = try handle.node()
             try NodeServices.requireClusterCertificate(context, node)
             if let answer = try await forwarder.forward(EtcdClusterMethods.memberPromote, request, from: node, within: NodeServices.remaining(context)) { return answer }
-            guard let member = await node.etcdMembers().first(where: { $0.id == request.id }) else { throw GRPCStatus(.notFound, "etcdserver: member not found") }
+            guard let promoted = EtcdMemberID.node(request.id), let member = await node.etcdMembers().first(where: { $0.id == request.id }) else {
+                throw GRPCStatus(.notFound, "etcdserver: member not found")
+            }
             guard member.isLearner else { throw GRPCStatus(.failedPrecondition, "etcdserver: can only promote a learner member") }
             do {
-                _ = try await node.changeMembership(.promote(NodeID(request.id)))
+                _ = try await node.changeMembership(.promote(promoted))
             } catch NodeError.raft(.invalidConfigChange(let reason)) where reason.contains("has not caught up") {
                 throw GRPCStatus(.failedPrecondition, "etcdserver: can only promote a learner member which is in sync with leader")
             }
@@ -77,7 +80,7 @@ extension GreyNode {
         let scheme = configuration.tls == nil ? "http" : "https"
         return raft.configuration.members.sorted().map { id in
             let url = "\(scheme)://\(raft.configuration.addresses[id] ?? "")"
-            return Etcd.Member(id: id.rawValue, name: "node-\(id.rawValue)", peerURLs: [url], clientURLs: [url],
+            return Etcd.Member(id: EtcdMemberID.of(id), name: "node-\(id.rawValue)", peerURLs: [url], clientURLs: [url],
                                isLearner: raft.configuration.learners.contains(id))
         }
     }

@@ -52,10 +52,11 @@ enum EtcdMaintenanceService {
             if let answer = try await forwarder.forward(EtcdMaintenanceMethods.moveLeader, request, from: node, within: NodeServices.remaining(context)) {
                 return answer
             }
-            guard await node.etcdMembers().contains(where: { $0.id == request.targetID && !$0.isLearner }) else {
+            guard let target = EtcdMemberID.node(request.targetID),
+                  await node.etcdMembers().contains(where: { $0.id == request.targetID && !$0.isLearner }) else {
                 throw GRPCStatus(.failedPrecondition, "etcdserver: bad leader transferee")
             }
-            try await node.transferLeadership(to: NodeID(request.targetID))
+            try await node.transferLeadership(to: target)
             // etcd answers once the target leads; so does Grey, within the call's deadline.
             let deadline = ContinuousClock.now + NodeServices.remaining(context)
             while await node.leaderID != request.targetID {
@@ -75,12 +76,12 @@ extension GreyNode {
     func etcdStatus() -> Etcd.StatusResponse {
         Etcd.StatusResponse(
             header: etcdHeader(), version: EtcdMaintenanceService.version,
-            dbSize: Int64(NodeMetrics.directorySize(configuration.dataDirectory)), leader: raft.leader?.rawValue ?? 0,
+            dbSize: Int64(NodeMetrics.directorySize(configuration.dataDirectory)), leader: EtcdMemberID.of(leader: raft.leader),
             raftIndex: raft.commitIndex.rawValue, raftTerm: raft.term.rawValue, raftAppliedIndex: appliedIndex.rawValue,
             errors: [], dbSizeInUse: Int64(NodeMetrics.directorySize(configuration.dataDirectory)),
             isLearner: raft.configuration.learners.contains(configuration.id))
     }
 
-    /// The leader's id as this member knows it (etcd's Status says 0 for none).
-    var leaderID: UInt64 { raft.leader?.rawValue ?? 0 }
+    /// The leader's etcd member id as this member knows it (etcd's Status says 0 for none).
+    var leaderID: UInt64 { EtcdMemberID.of(leader: raft.leader) }
 }

@@ -14,7 +14,7 @@ extension GreyNode {
 
     /// etcd's header: the cluster, this member, the store's revision and the Raft term.
     func etcdHeader(revision: Int64) -> Etcd.ResponseHeader {
-        Etcd.ResponseHeader(clusterID: clusterID, memberID: configuration.id.rawValue, revision: revision, raftTerm: raft.term.rawValue)
+        Etcd.ResponseHeader(clusterID: clusterID, memberID: EtcdMemberID.of(configuration.id), revision: revision, raftTerm: raft.term.rawValue)
     }
 
     /// A Txn response with etcd's header on it and on every response inside it.

@@ -42,6 +42,12 @@ struct EtcdctlTests {
 
     static func int(_ value: Any?) -> Int64? { (value as? NSNumber)?.int64Value }
 
+    /// The member id etcd's API gives node `node`, in decimal (`EtcdMemberID`).
+    static func etcdID(_ node: Int) -> String { node == 0 ? String(UInt64.max) : String(node) }
+
+    /// The same id in hex, as etcdctl prints and takes it.
+    static func etcdHex(_ node: Int) -> String { String(UInt64(etcdID(node))!, radix: 16) }
+
     @Test("put, get (single, prefix, keys-only, limit, sort, rev, serializable, json), del, txn and compaction as etcd answers them")
     func keyValue() async throws {
         let cluster = try GreydCluster(count: 3)
@@ -118,11 +124,16 @@ struct EtcdctlTests {
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(statuses.split(separator: "\n").last!.utf8)) as? [[String: Any]])
         let bodies = parsed.compactMap { $0["Status"] as? [String: Any] }
         #expect(bodies.count == 3)
-        // proto3 JSON leaves out zero fields: node 0's id, as leader or member, is absent.
-        let leaders = Set(bodies.map { Self.int($0["leader"]) ?? 0 })
-        let leaderIDs = bodies.compactMap { body in (body["header"] as? [String: Any]).map { Self.int($0["member_id"]) ?? 0 } }
-        #expect(leaders == [Int64(leader)], "every member names node \(leader) as leader: \(bodies)")
-        #expect(leaderIDs.filter { $0 == Int64(leader) }.count == 1)
+        // Ids as etcd's: never 0 (proto3 JSON would leave it out, and clients read it as "none"):
+        // node 0 goes by ffffffffffffffff. Read from the text, as a UInt64 does not survive NSNumber.
+        let json = statuses.split(separator: "\n").last.map(String.init) ?? ""
+        func ids(_ field: String) -> [String] {
+            json.matches(of: try! Regex("\"\(field)\":([0-9]+)")).map { String($0.output[1].substring ?? "") }
+        }
+        #expect(Set(ids("leader")) == [Self.etcdID(leader)], "every member names node \(leader) as leader: \(json)")
+        #expect(Set(ids("member_id")) == Set((0..<3).map(Self.etcdID)), "\(json)")
+        let members = try await etcdctl.ok(["member", "list"])
+        #expect(members.contains("ffffffffffffffff, started, node-0,"), "\(members)")
         #expect(bodies.allSatisfy { ($0["version"] as? String)?.hasPrefix("3.4") == true && (Self.int($0["dbSize"]) ?? 0) > 0 })
         let table = try await etcdctl.ok(["endpoint", "status", "-w", "table"]).split(separator: "\n").filter { $0.hasPrefix("| 127.") }
         let leaderColumn = table.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }[4] }
@@ -145,8 +156,8 @@ struct EtcdctlTests {
 
         // move-leader: etcdctl asks the leader (it finds it by status) to hand over.
         let target = (leader + 1) % 3
-        let moved = try await etcdctl.ok(["move-leader", String(target, radix: 16)])
-        #expect(moved.contains("Leadership transferred from \(String(leader, radix: 16)) to \(String(target, radix: 16))"), "\(moved)")
+        let moved = try await etcdctl.ok(["move-leader", Self.etcdHex(target)])
+        #expect(moved.contains("Leadership transferred from \(Self.etcdHex(leader)) to \(Self.etcdHex(target))"), "\(moved)")
         #expect(try await cluster.waitForLeader() == target)
 
         // member add (as a learner), the node started with the id etcdctl printed, promote, remove.

@@ -383,6 +383,7 @@ struct GreydSettingsTests {
         (["--listen", "nowhere"], "greyd: listen address 'nowhere' is not host:port"),
         (["--election-timeout", "fast"], "greyd: election timeout must look like 150ms or 1s"),
         (["--node-id", "three"], "greyd: GREY_NODE_ID must be a non-negative integer, decimal or 0x-prefixed hex"),
+        (["--node-id", "0xffffffffffffffff"], "greyd: GREY_NODE_ID 0xffffffffffffffff is reserved: etcd's API shows node 0 by that id"),
     ])
     func refusals(arguments: [String], message: String) throws {
         let (status, output) = try runGreyd(arguments + ["--data-dir", FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path])

@@ -49,6 +49,9 @@ struct Greyd: AsyncParsableCommand {
         guard let id = SettingParsing.nodeID(setting(nodeID, "GREY_NODE_ID") ?? "0") else {
             fail("GREY_NODE_ID must be a non-negative integer, decimal or 0x-prefixed hex")
         }
+        guard id != EtcdMemberID.nodeZero else {
+            fail("GREY_NODE_ID 0xffffffffffffffff is reserved: etcd's API shows node 0 by that id")
+        }
         let listenAddress = setting(listen, "GREY_LISTEN_ADDR") ?? "0.0.0.0:5000"
         guard let (host, port) = SettingParsing.hostPort(listenAddress) else { fail("listen address '\(listenAddress)' is not host:port") }
         let peerList = (setting(peers, "GREY_CLUSTER_PEERS") ?? "").split(separator: ",")
