@@ -147,6 +147,8 @@ bench: setup
 	REQUESTS=20000 ROUNDS=2 ../shared/bench/vs-etcd.sh .build/release/greyd
 	REQUESTS=20000 bench/reads-vs-etcd.sh .build/release/greyd
 	REQUESTS=10000 ROUNDS=1 bench/slow-disk.sh .build/release/greyd
+	bench/cpu-per-write.sh .build/release/greyd
+	bench/compaction-stall.sh .build/release/greyd
 	python3 bench/failover.py --rounds 20
 	python3 bench/catchup.py
 
