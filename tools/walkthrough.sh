@@ -64,6 +64,16 @@ out=$(etcdctl get gr --prefix -w json 2>&1)
 check "etcdctl get --prefix -w json" "$out" '"header":\{"cluster_id":[0-9]+,("member_id":[0-9]+,)?"revision":[0-9]+,"raft_term":[0-9]+\},"kvs":\[\{"key":"Z3JlZXRpbmc="'
 out=$(greyctl kv get greeting 2>&1)
 check "greyctl reads what etcdctl wrote" "$out" "hello"
+etcdctl put greet2 hi >/dev/null 2>&1
+out=$(greyctl kv get gree --prefix 2>&1 | tr '\n' '|')
+check "greyctl kv get --prefix: every key under it, in order" "$out" '^greet2 hi\|greeting hello\|$'
+out=$(greyctl kv get gree --prefix --limit 1 2>&1 | tr '\n' '|')
+check "greyctl kv get --prefix --limit" "$out" '^greet2 hi\|\.\.\. 1 more \(raise --limit\)\|$'
+rev=$(etcdctl get greeting -w json | python3 -c 'import json,sys; print(json.load(sys.stdin)["kvs"][0]["mod_revision"])')
+out=$(greyctl kv get greeting --rev "$rev" 2>&1)
+check "greyctl kv get --rev" "$out" '^hello$'
+out=$(greyctl kv get greeting --rev 1 2>&1); status=$?
+check "greyctl kv get --rev before the key existed" "$status $out" '^1 greyctl: key not found at revision 1: greeting$'
 out=$(etcdctl endpoint status -w table 2>&1)
 check "etcdctl endpoint status" "$out" "3.4.0\+grey"
 echo "walkthrough: $passed passed, $failed failed"

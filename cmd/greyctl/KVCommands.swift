@@ -68,10 +68,68 @@ struct KV: AsyncParsableCommand {
     }
 
     struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print KEY's value; with --prefix, every key that starts with KEY and its value, one line each.")
         @OptionGroup var options: ClientOptions
         @Argument var key: String
-        @Option(help: "linearizable, lease or stale.") var consistency: String = "linearizable"
-        func run() async throws { try await reporting { try await KV.get(options, key, consistency) } }
+        @Option(help: "linearizable, lease or stale (--prefix and --rev: linearizable or stale).") var consistency: String = "linearizable"
+        @Flag(help: "Every key that starts with KEY, in key order (etcd's Range).") var prefix = false
+        @Option(help: "With --prefix: at most this many keys (0: all).") var limit: Int64 = 0
+        @Option(help: "Read as of this revision (etcd's Range; 0: the newest).") var rev: Int64 = 0
+
+        func run() async throws {
+            try await reporting {
+                if prefix || rev != 0 {
+                    try await KV.range(options, key, prefix: prefix, limit: limit, revision: rev, consistency: consistency)
+                } else {
+                    try await KV.get(options, key, consistency)
+                }
+            }
+        }
+    }
+
+    /// A read through etcd's Range (same port, same store): prefixes and old revisions.
+    static func range(_ options: ClientOptions, _ key: String, prefix: Bool, limit: Int64, revision: Int64, consistency: String) async throws {
+        guard consistency == "linearizable" || consistency == "stale" else {
+            throw ValidationError("--prefix and --rev reads are linearizable or stale")
+        }
+        guard limit >= 0, revision >= 0 else { throw ValidationError("--limit and --rev must not be negative") }
+        let start = Array(key.utf8)
+        let request = Etcd.RangeRequest(
+            key: start.isEmpty && prefix ? [0] : start, rangeEnd: prefix ? prefixEnd(start) : [], limit: prefix ? limit : 0,
+            revision: revision, serializable: consistency == "stale")
+        let response = try await options.call(EtcdKVMethods.range, request)
+        let text = { (bytes: [UInt8]) in String(decoding: bytes, as: UTF8.self) }
+        if options.output == .json {
+            printJSON([
+                "revision": response.header?.revision ?? 0, "count": response.count, "more": response.more,
+                "kvs": response.kvs.map { kv -> [String: Any] in
+                    ["key": text(kv.key), "value": text(kv.value), "create_revision": kv.createRevision,
+                     "mod_revision": kv.modRevision, "version": kv.version]
+                },
+            ])
+        } else if prefix {
+            for kv in response.kvs { print("\(text(kv.key)) \(text(kv.value))") }
+            if response.more { print("... \(response.count - Int64(response.kvs.count)) more (raise --limit)") }
+        } else if let kv = response.kvs.first {
+            print(text(kv.value))
+        } else {
+            throw CLIError(GRPCStatus(.notFound, "key not found at revision \(revision): \(key)"))
+        }
+    }
+
+    /// The end of the range of keys that start with `prefix` (etcd's convention): the prefix with
+    /// its last byte below 0xFF raised by one; "\0" (every key from the start on) when there is none.
+    static func prefixEnd(_ prefix: [UInt8]) -> [UInt8] {
+        var end = prefix
+        while let last = end.last {
+            if last < 0xFF {
+                end[end.count - 1] = last + 1
+                return end
+            }
+            end.removeLast()
+        }
+        return [0]
     }
 
     struct Delete: AsyncParsableCommand {
