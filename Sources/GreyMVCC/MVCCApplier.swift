@@ -22,8 +22,17 @@ final class MVCCApplier {
         startRevision = revision
     }
 
-    /// Records the revision the commands brought the store to (once per batch, not per command).
+    /// History entries of the batch, written by `finish()`: nothing in an apply reads them
+    /// back, and written together, in revision order, RocksDB inserts them next to each other
+    /// (its memtable reuses the search of the previous insert when the next key is close;
+    /// interleaved with the index writes, every insert searched the memtable from the top).
+    private var history: [(key: [UInt8], value: [UInt8])] = []
+
+    /// Records the history and the revision the commands brought the store to (once per
+    /// batch, not per command).
     func finish() {
+        for entry in history { batch.put(MVCCStore.family, entry.key, entry.value) }
+        history = []
         if revision != startRevision { batch.put(MVCCStore.family, MVCCKeys.revisionKey, MVCCKeys.encodeRevision(revision)) }
     }
 
@@ -32,6 +41,7 @@ final class MVCCApplier {
     /// Applies one command; its writes land in the batch, or none if it is refused.
     func apply(_ command: MVCCCommand) throws(StorageError) -> MVCCOutcome {
         batch.setSavePoint()
+        let historyMark = history.count
         writes = 0
         let next = revision + 1
         let outcome: MVCCOutcome
@@ -45,6 +55,7 @@ final class MVCCApplier {
         } catch {
             if case .corrupted = error { throw StorageError.corrupted("\(error)") }
             try batch.rollBack()
+            history.removeSubrange(historyMark...)
             return .refused(error)
         }
         if writes > 0 {
@@ -125,7 +136,7 @@ final class MVCCApplier {
         #endif
         if let newest { batch.put(MVCCStore.family, MVCCKeys.version(key, newest.revision), newest.stored.encoded) }
         batch.put(MVCCStore.family, MVCCKeys.current(key), MVCCKeys.slotValue(at, stored))
-        batch.put(MVCCStore.family, MVCCKeys.history(at, writes), key)
+        history.append((MVCCKeys.history(at, writes), key))
         writes += 1
     }
 

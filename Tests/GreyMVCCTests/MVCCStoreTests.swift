@@ -264,6 +264,16 @@ struct MVCCStoreTests {
         let outcomes = try h.apply([.txn(request), .put(Etcd.PutRequest(key: Self.bytes("after"), value: Self.bytes("1")))])
         guard case .refused = outcomes[0], case .put(let put) = outcomes[1] else { Issue.record("\(outcomes)"); return }
         #expect(try put.header?.revision == 2 && h.get("first") == nil)
+        // Two writes before the refusal: neither leaves a history entry behind.
+        let longer = Etcd.TxnRequest(success: [
+            .put(Etcd.PutRequest(key: Self.bytes("x"), value: Self.bytes("1"))),
+            .put(Etcd.PutRequest(key: Self.bytes("y"), value: Self.bytes("1"))),
+            .put(Etcd.PutRequest(key: Self.bytes("second"), ignoreValue: true)),
+        ])
+        let more = try h.apply([.txn(longer), .put(Etcd.PutRequest(key: Self.bytes("after2"), value: Self.bytes("1")))])
+        guard case .refused = more[0] else { Issue.record("\(more)"); return }
+        #expect(try h.historyOnDisk() == [2, 3], "one history entry per write that stayed")
+        #expect(try h.store.check().revision == 3)
     }
 
     @Test("commands in one batch see each other: the second put of a key in a batch is version 2")
