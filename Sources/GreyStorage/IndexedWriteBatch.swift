@@ -45,6 +45,7 @@ public final class IndexedWriteBatch {
 
     /// The value under `key` with this batch's changes applied, or nil.
     public func get(_ family: String, _ key: [UInt8]) throws(StorageError) -> [UInt8]? {
+        RocksDB.quietPerfCounters()
         var error: UnsafeMutablePointer<CChar>? = nil
         var length = 0
         let value = key.withUnsafeBufferPointer { keyBuffer in
@@ -83,6 +84,7 @@ public final class IndexedWriteBatch {
 extension RocksDB {
     /// Applies an indexed batch atomically; with `sync`, returns only once it is on disk.
     public func write(_ batch: IndexedWriteBatch, sync: Bool) throws(StorageError) {
+        Self.quietPerfCounters()
         var error: UnsafeMutablePointer<CChar>? = nil
         rocksdb_write_writebatch_wi(database, sync ? syncWrite : bufferedWrite, batch.handle, &error)
         try Self.check(error, "write")
