@@ -89,16 +89,7 @@ final class MVCCApplier {
 
     private func deleteRange(_ request: Etcd.DeleteRangeRequest, at next: Int64) throws(MVCCError) -> Etcd.DeleteRangeResponse {
         guard !request.key.isEmpty else { throw .emptyKey }
-        var doomed: [Etcd.KeyValue] = []
-        let range = KeyRange(key: request.key, rangeEnd: request.rangeEnd)
-        if case .single(let key) = range {
-            if let found = try latest(key)?.keyValue { doomed.append(found) }
-        } else {
-            try reader.forEach(in: range, at: next) { kv throws(MVCCError) in
-                doomed.append(kv)
-                return true
-            }
-        }
+        let doomed = try live(in: KeyRange(key: request.key, rangeEnd: request.rangeEnd), at: next)
         for kv in doomed {
             let newest = IndexEntry(
                 key: kv.key, revision: kv.modRevision,
@@ -107,6 +98,18 @@ final class MVCCApplier {
             write(kv.key, .tombstone, at: next, replacing: newest)
         }
         return Etcd.DeleteRangeResponse(deleted: Int64(doomed.count), prevKVs: request.prevKV ? doomed : [])
+    }
+
+    /// Every key of `range` that exists as this batch has it, newest versions, in key order:
+    /// one point lookup for a single key, a scan otherwise.
+    private func live(in range: KeyRange, at next: Int64) throws(MVCCError) -> [Etcd.KeyValue] {
+        if case .single(let key) = range { return try latest(key)?.keyValue.map { [$0] } ?? [] }
+        var found: [Etcd.KeyValue] = []
+        try reader.forEach(in: range, at: next) { kv throws(MVCCError) in
+            found.append(kv)
+            return true
+        }
+        return found
     }
 
     /// The newest version of `key` as this batch has it (a point lookup: no iterator).
@@ -165,16 +168,7 @@ final class MVCCApplier {
     /// Whether a compare holds: for every key of its range (an absent key compares as zeros,
     /// and a value compare on an absent key fails, as etcd's).
     private func holds(_ compare: Etcd.Compare, at next: Int64) throws(MVCCError) -> Bool {
-        var matched: [Etcd.KeyValue] = []
-        let range = KeyRange(key: compare.key, rangeEnd: compare.rangeEnd)
-        if case .single(let key) = range {
-            if let found = try latest(key)?.keyValue { matched.append(found) }
-        } else {
-            try reader.forEach(in: range, at: next) { kv throws(MVCCError) in
-                matched.append(kv)
-                return true
-            }
-        }
+        var matched = try live(in: KeyRange(key: compare.key, rangeEnd: compare.rangeEnd), at: next)
         if matched.isEmpty {
             if case .value = compare.target { return false }
             matched = [Etcd.KeyValue(key: compare.key)]
