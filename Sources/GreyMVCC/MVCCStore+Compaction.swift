@@ -25,10 +25,8 @@ extension MVCCStore {
         var phase = Phase.versions
         /// The index or history key to go on from: the first one not yet looked at.
         var resume: [UInt8] = MVCCKeys.versions
-        /// When `resume` is in the middle of a user key's versions: that key, and whether its
-        /// newest version at or below the compaction was met (and kept) already.
-        var resumeKey: [UInt8]? = nil
-        var keptOne = false
+        /// What the step knows of the key `resume` may be in the middle of.
+        var verdicts = CompactionVerdicts()
         /// That key's newest version at or below the compaction, when it is a tombstone: it goes
         /// last, once the versions under it are gone (`removeTombstone`).
         var tombstone: (key: [UInt8], revision: Int64)? = nil
@@ -61,10 +59,7 @@ extension MVCCStore {
         var examined = 0
         if progress.phase == .versions {
             let cursor = storage.stateCursor(from: progress.resume)
-            var key = progress.resumeKey
             var finished = true
-            // A key's entries come newest first: its current slot, then older versions. The
-            // newest at or below the compaction stays unless it is a tombstone; the rest go.
             // A step may stop inside a key (one hot key can have millions of versions): an
             // apply between steps only adds or moves versions newer than the ones left, so
             // what the step knew of the key still holds for them.
@@ -72,25 +67,17 @@ extension MVCCStore {
                 guard let entry = MVCCKeys.decodeEntry(key: pair.key, value: pair.value) else {
                     throw .corrupted("an MVCC index entry does not decode")
                 }
-                if entry.key != key {
-                    try removeTombstone(&progress, in: batch)
-                    key = entry.key
-                    progress.keptOne = false
-                }
+                if entry.key != progress.verdicts.key { try removeTombstone(&progress, in: batch) }
                 if examined >= budget {
                     progress.resume = [UInt8](pair.key)
-                    progress.resumeKey = key
                     finished = false
                     break
                 }
                 examined += 1
-                if entry.revision <= due {
-                    if progress.keptOne {
-                        batch.delete(Self.family, [UInt8](pair.key))
-                    } else if entry.stored.value == nil {
-                        progress.tombstone = (entry.key, entry.revision)
-                    }
-                    progress.keptOne = true
+                switch progress.verdicts.verdict(entry, compactedThrough: due) {
+                case .reachable: break
+                case .superseded: batch.delete(Self.family, [UInt8](pair.key))
+                case .deadTombstone: progress.tombstone = (entry.key, entry.revision)
                 }
                 cursor.advance()
             }
@@ -136,5 +123,29 @@ extension MVCCStore {
             batch.delete(Self.family, slot)
         }
         batch.delete(Self.family, MVCCKeys.version(key, revision))
+    }
+}
+
+/// Which of its versions a compaction leaves a key, fed the key's index entries in index order
+/// (newest first: the current slot, then older versions): every version above the compaction,
+/// and the newest at or below it unless that is a tombstone. The one rule `compactStep` removes
+/// by and `hashKV` hashes by — replicas mid-removal hash alike only if the two agree.
+struct CompactionVerdicts {
+    enum Verdict { case reachable, superseded, deadTombstone }
+
+    /// The key of the entries fed so far.
+    private(set) var key: [UInt8]? = nil
+    /// Whether that key's newest version at or below the compaction has been fed.
+    private var reachedCompaction = false
+
+    mutating func verdict(_ entry: IndexEntry, compactedThrough revision: Int64) -> Verdict {
+        if entry.key != key {
+            key = entry.key
+            reachedCompaction = false
+        }
+        guard entry.revision <= revision else { return .reachable }
+        defer { reachedCompaction = true }
+        if reachedCompaction { return .superseded }
+        return entry.stored.value == nil ? .deadTombstone : .reachable
     }
 }

@@ -18,21 +18,12 @@ extension MVCCStore {
         let cursor = storage.stateCursor(from: MVCCKeys.versions)
         // What a compaction made unreachable is skipped, whether or not it has been removed yet
         // (`compactStep`): replicas remove it at their own pace, and must hash alike.
-        var key: [UInt8]? = nil
-        var reachedCompaction = false
+        var verdicts = CompactionVerdicts()
         do {
             while let pair = try cursor.current(), MVCCKeys.isVersion(pair.key) {
                 guard let entry = MVCCKeys.decodeEntry(key: pair.key, value: pair.value) else { throw MVCCError.corrupted("an index entry that does not decode") }
-                if entry.key != key {
-                    key = entry.key
-                    reachedCompaction = false
-                }
-                var reachable = entry.revision <= at
-                if entry.revision <= compacted {
-                    reachable = reachable && !reachedCompaction && entry.stored.value != nil
-                    reachedCompaction = true
-                }
-                if reachable {
+                let verdict = verdicts.verdict(entry, compactedThrough: compacted)
+                if entry.revision <= at && verdict == .reachable {
                     crc.update(pair.key)
                     crc.update(pair.value)
                 }

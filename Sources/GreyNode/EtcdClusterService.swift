@@ -5,10 +5,11 @@ import GreyWire
 
 /// etcd's `etcdserverpb.Cluster` on Grey's membership machinery. A member's peer and client
 /// URLs are both its one address (Grey serves peers and clients on one port); its name is
-/// `node-ID`, its id the node's (`EtcdMemberID`: node 0 shows as ffffffffffffffff). MemberAdd registers the address under a new random id, as etcd does (never one
-/// a removed member had: its messages still in flight would count for the new one) as a
-/// learner, promoted once caught up unless it was added as a learner: the node to run there
-/// starts with `GREY_NODE_ID=0x<the id etcdctl printed>` and `GREY_JOIN`.
+/// `node-ID`, its id the node's (`EtcdMemberID`: node 0 shows as ffffffffffffffff). MemberAdd
+/// registers the address under a new random id, as etcd does (never one a removed member had:
+/// its messages still in flight would count for the new one) as a learner, promoted once caught
+/// up unless it was added as a learner: the node to run there starts with
+/// `GREY_NODE_ID=0x<the id etcdctl printed>` and `GREY_JOIN`.
 enum EtcdClusterService {
     static func register(on router: inout GRPCRouter, handle: NodeHandle, forwarder: LeaderForwarder) {
         router.register(EtcdClusterMethods.memberList) { request, context in

@@ -74,11 +74,12 @@ enum EtcdMaintenanceService {
 extension GreyNode {
     /// etcd's Status of this member.
     func etcdStatus() -> Etcd.StatusResponse {
-        Etcd.StatusResponse(
+        let size = Int64(NodeMetrics.directorySize(configuration.dataDirectory))  // one walk of the directory for both fields
+        return Etcd.StatusResponse(
             header: etcdHeader(), version: EtcdMaintenanceService.version,
-            dbSize: Int64(NodeMetrics.directorySize(configuration.dataDirectory)), leader: EtcdMemberID.of(leader: raft.leader),
+            dbSize: size, leader: EtcdMemberID.of(leader: raft.leader),
             raftIndex: raft.commitIndex.rawValue, raftTerm: raft.term.rawValue, raftAppliedIndex: appliedIndex.rawValue,
-            errors: [], dbSizeInUse: Int64(NodeMetrics.directorySize(configuration.dataDirectory)),
+            errors: [], dbSizeInUse: size,
             isLearner: raft.configuration.learners.contains(configuration.id))
     }
 

@@ -30,8 +30,8 @@ public enum EtcdMemberID {
 
     /// A new member id for MemberAdd: random (as etcd's), never 0, `nodeZero` or one in `taken`.
     static func random(avoiding taken: Set<UInt64>) -> UInt64 {
-        var id: UInt64 = 0
-        while id == 0 || id == nodeZero || taken.contains(id) { id = UInt64.random(in: 1..<nodeZero) }
+        var id: UInt64
+        repeat { id = UInt64.random(in: 1..<nodeZero) } while taken.contains(id)
         return id
     }
 }
