@@ -108,6 +108,9 @@ public final class RaftStorage: @unchecked Sendable {
     /// test counts to know a write that must be durable really was synced.
     public func walSyncs() -> Int? { database.walSyncs() }
 
+    /// See `RocksDB.prepareForExit`: for a process leaving without closing the database.
+    public func prepareForExit() { database.prepareForExit() }
+
     /// The durable term, vote and commit index; nil for a node that has never written one.
     public func hardState() throws(StorageError) -> HardState? {
         try database.get("meta", Self.hardStateKey).map { (bytes) throws(StorageError) in try Self.decodeHardState(bytes) }

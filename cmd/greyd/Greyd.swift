@@ -112,6 +112,7 @@ struct Greyd: AsyncParsableCommand {
         let storage: RaftStorage
         do {
             storage = try RaftStorage(directory: directory, nodeID: NodeID(id))
+            ProcessExit.storage.withLockedValue { $0 = storage }
         } catch {
             fail("\(error)")
         }
@@ -187,13 +188,14 @@ struct Greyd: AsyncParsableCommand {
         } else {
             log("could not hand off leadership before stopping")
         }
-        await node.stop()
         try? await server.close()
+        await node.halt()
+        ProcessExit.now(0)
     }
 
     func fail(_ message: String) -> Never {
         FileHandle.standardError.write(Data("greyd: \(message)\n".utf8))
-        Foundation.exit(2)
+        ProcessExit.now(2)
     }
 }
 
