@@ -57,6 +57,8 @@ let package = Package(
             dependencies: [
                 "GreyNode", "GreyRPC", "GreyRaft", "GreyStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "cmd/greyd"),

@@ -71,6 +71,7 @@ actor LocalNode {
         configuration.heartbeatInterval = electionTimeout / 3
         configuration.linkFaults = links
         configuration.eventLoop = eventLoop
+        configuration.clientLoops = eventLoop
         if let maxPendingRequests { configuration.maxPendingRequests = maxPendingRequests }
         let saved = try storage.bootstrapConfiguration()
         let bootstrap = saved ?? founding ?? GreyRaft.Configuration(voters: [])

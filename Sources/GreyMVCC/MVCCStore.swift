@@ -73,6 +73,16 @@ public final class MVCCStore: @unchecked Sendable {
         try liveReader.range(request)
     }
 
+    /// The store as it is now, to read later or on another thread (see `MVCCView`). The cursor
+    /// is made here, not at the first read, so the view is of this moment.
+    public func view() -> MVCCView {
+        let cursor = storage.stateCursor(from: MVCCKeys.revisionKey)
+        return MVCCView(reader: MVCCReader { key in
+            cursor.seek(key)
+            return cursor
+        })
+    }
+
     /// The store's revision now.
     public func revision() throws(MVCCError) -> Int64 {
         try liveReader.revision()

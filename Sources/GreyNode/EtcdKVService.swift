@@ -19,7 +19,7 @@ enum EtcdKVService {
                 _ = try await node.awaitReadable(lease: false)
             }
             var response = try await node.range(request)
-            response.header = await node.etcdHeader(revision: response.header?.revision ?? 0)
+            response.header = node.etcdHeader(revision: response.header?.revision ?? 0)
             return response
         }
         router.register(EtcdKVMethods.put) { request, context in
@@ -27,7 +27,7 @@ enum EtcdKVService {
             try check { () throws(MVCCError) in try RequestRules.check(request) }
             if let answer = try await forwarder.forward(EtcdKVMethods.put, request, from: node, within: NodeServices.remaining(context)) { return answer }
             guard case .put(var response) = try await write(.put(request), on: node) else { throw GRPCStatus(.internal, "a Put answered as something else") }
-            response.header = await node.etcdHeader(revision: response.header?.revision ?? 0)
+            response.header = node.etcdHeader(revision: response.header?.revision ?? 0)
             return response
         }
         router.register(EtcdKVMethods.deleteRange) { request, context in
@@ -37,7 +37,7 @@ enum EtcdKVService {
             guard case .deleteRange(var response) = try await write(.deleteRange(request), on: node) else {
                 throw GRPCStatus(.internal, "a DeleteRange answered as something else")
             }
-            response.header = await node.etcdHeader(revision: response.header?.revision ?? 0)
+            response.header = node.etcdHeader(revision: response.header?.revision ?? 0)
             return response
         }
         router.register(EtcdKVMethods.txn) { request, context in
@@ -58,7 +58,7 @@ enum EtcdKVService {
                 guard case .txn(let written) = try await write(.txn(request), on: node) else { throw GRPCStatus(.internal, "a Txn answered as something else") }
                 response = written
             }
-            return await node.etcdHeaders(response)
+            return node.etcdHeaders(response)
         }
         router.register(EtcdKVMethods.compact) { request, context in
             let node = try handle.node()
@@ -68,7 +68,7 @@ enum EtcdKVService {
             }
             // physical: answer once this member has removed what the compaction made unreachable.
             if request.physical { try await node.awaitStoreCompaction() }
-            response.header = await node.etcdHeader(revision: response.header?.revision ?? 0)
+            response.header = node.etcdHeader(revision: response.header?.revision ?? 0)
             return response
         }
     }

@@ -12,19 +12,20 @@ extension GreyNode {
         return text.utf8.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01B3 }
     }
 
-    /// etcd's header: the cluster, this member, the store's revision and the Raft term.
-    func etcdHeader(revision: Int64) -> Etcd.ResponseHeader {
-        Etcd.ResponseHeader(clusterID: clusterID, memberID: EtcdMemberID.of(configuration.id), revision: revision, raftTerm: raft.term.rawValue)
+    /// etcd's header: the cluster, this member, the store's revision and the Raft term (as of
+    /// the node's last drain: built without entering the actor).
+    nonisolated func etcdHeader(revision: Int64) -> Etcd.ResponseHeader {
+        Etcd.ResponseHeader(clusterID: clusterID, memberID: EtcdMemberID.of(configuration.id), revision: revision, raftTerm: publishedTerm)
     }
 
     /// A Txn response with etcd's header on it and on every response inside it.
-    func etcdHeaders(_ response: Etcd.TxnResponse) -> Etcd.TxnResponse {
+    nonisolated func etcdHeaders(_ response: Etcd.TxnResponse) -> Etcd.TxnResponse {
         response.stamped(etcdHeader(revision: response.header?.revision ?? 0))
     }
 
     /// Answers a Txn that only reads from what this node has applied.
     func evaluate(_ request: Etcd.TxnRequest) async throws -> Etcd.TxnResponse {
-        while installingSnapshot { await withCheckedContinuation { waitingForInstall.append($0) } }
+        await waitForInstall()
         do {
             return try store.evaluate(request)
         } catch {

@@ -45,10 +45,20 @@ public actor GreyNode {
     private var peers: [NodeID: GRPCChannel] = [:]
     private var processing = false
     private var dirty = false
-    /// Whether this node led as of its last drain, readable without entering the actor: every
-    /// client call asks it first (serve here or forward?), and a hop onto the actor and back
-    /// for that alone costs two trips through the loop's queue per call.
-    private nonisolated let leading = NIOLockedValueBox(false)
+    /// What client calls read without entering the actor, as of the node's last drain. Every
+    /// call asks whether this node leads (serve here or forward?), and every answer carries the
+    /// term; clients are served on loops of their own (`NodeConfiguration.clientLoops`), where
+    /// a hop onto the actor and back costs two thread switches.
+    nonisolated let published = NIOLockedValueBox(Published())
+    /// Reads from the client loops waiting to be handed to the core (see `awaitReadable`).
+    private nonisolated let readArrivals = ReadArrivals()
+
+    struct Published {
+        var leading = false
+        var term: UInt64 = 0
+        /// A snapshot install is replacing the state machine (see `installingSnapshot`).
+        var installing = false
+    }
     var appliedIndex: LogIndex
     private var proposals: [LogIndex: (term: Term, continuation: CheckedContinuation<MVCCOutcome, Error>)] = [:]
     private var configChanges: [LogIndex: (term: Term, continuation: CheckedContinuation<Void, Error>)] = [:]
@@ -76,6 +86,8 @@ public actor GreyNode {
     var installingSnapshot = false
     /// Stale reads waiting for an install to finish.
     var waitingForInstall: [CheckedContinuation<Void, Never>] = []
+    /// The role as of the last change logged (`RoleLog`).
+    private var loggedRole: Role = .follower
     /// A log compaction is being written.
     var compacting = false
     /// A step of the store's compaction is queued on the loop (`scheduleStoreCompaction`).
@@ -139,7 +151,7 @@ public actor GreyNode {
     public func halt() async {
         stop()
         halted = true
-        leading.withLockedValue { $0 = false }
+        published.withLockedValue { $0.leading = false }
         while processing { try? await Task.sleep(for: .milliseconds(5)) }
         let unavailable = stoppedStatus
         for (_, proposal) in proposals { proposal.continuation.resume(throwing: unavailable) }
@@ -239,7 +251,9 @@ public actor GreyNode {
 
     /// `isLeader` as of the last drain, without entering the actor. A routing hint only: a
     /// call served here on a stale "yes" is refused by the core like any call to a non-leader.
-    nonisolated var ledAtLastDrain: Bool { leading.withLockedValue { $0 } }
+    nonisolated var ledAtLastDrain: Bool { published.withLockedValue { $0.leading } }
+    /// The Raft term as of the last drain.
+    nonisolated var publishedTerm: UInt64 { published.withLockedValue { $0.term } }
 
     // MARK: - Client operations (on the leader)
 
@@ -327,21 +341,34 @@ public actor GreyNode {
     }
 
     /// Waits until a read at `level` may be served here; returns the index applied by then.
-    func awaitReadable(lease: Bool) async throws -> LogIndex {
-        try ensureRunning()
-        let id = nextReadID
-        nextReadID += 1
-        // Ask, wait and drive in one step (see `write`): a lease read is answered by the very
-        // next Ready.
-        return try await withCheckedThrowingContinuation { continuation in
+    /// Runs on the caller's loop: the read joins those gathered for the node's loop to register
+    /// in one job (`ReadArrivals`), and the caller resumes on its own loop once confirmed.
+    nonisolated(nonsending) func awaitReadable(lease: Bool) async throws -> LogIndex {
+        try await withCheckedThrowingContinuation { continuation in
+            if readArrivals.add((lease, continuation)) {
+                eventLoop.execute { self.assumeIsolated { $0.registerArrivedReads() } }
+            }
+        }
+    }
+
+    /// Hands the core every read gathered since the last time, then drives it once: a lease
+    /// read is answered by the very next Ready, the others share the next ReadIndex round.
+    private func registerArrivedReads() {
+        for (lease, continuation) in readArrivals.takeAll() {
+            guard !halted else {
+                continuation.resume(throwing: stoppedStatus)
+                continue
+            }
             guard readWaiters.count + confirmedReads.count < configuration.maxPendingRequests else {
                 continuation.resume(throwing: NodeError.overloaded("reads"))
-                return
+                continue
             }
+            let id = nextReadID
+            nextReadID += 1
             readWaiters[id] = continuation
             core.readIndex(requestID: id, lease: lease, at: now)
-            kick()
         }
+        kick()
     }
 
     /// A Get served by this node, in one visit to the actor: for a linearizable or lease read it
@@ -352,16 +379,28 @@ public actor GreyNode {
         return GetResponse(header: header, found: value != nil, value: value ?? [])
     }
 
-    /// Reads the state machine (after waiting out a snapshot install, which replaces it in
-    /// several batches). Applies complete before `appliedIndex` moves, so a read made once the
-    /// index a reader waits for is applied sees every write up to it.
-    func range(_ request: Etcd.RangeRequest) async throws -> Etcd.RangeResponse {
-        while installingSnapshot { await withCheckedContinuation { waitingForInstall.append($0) } }
-        do {
-            return try store.range(request)
-        } catch {
-            throw error.status
+    /// Reads the state machine, on the caller's thread (a client loop): applies complete before
+    /// `appliedIndex` moves, so a read begun once the index a reader waited for is applied sees
+    /// every write up to it. The view is taken before the install flag is read: an install sets
+    /// the flag before it writes anything, so a view taken while none was under way is whole,
+    /// never half the old state and half the new; otherwise the read waits the install out.
+    nonisolated(nonsending) func range(_ request: Etcd.RangeRequest) async throws -> Etcd.RangeResponse {
+        while true {
+            let view = store.view()
+            if !published.withLockedValue({ $0.installing }) {
+                do {
+                    return try view.range(request)
+                } catch {
+                    throw error.status
+                }
+            }
+            await waitForInstall()
         }
+    }
+
+    /// Returns once no snapshot install is under way.
+    func waitForInstall() async {
+        while installingSnapshot { await withCheckedContinuation { waitingForInstall.append($0) } }
     }
 
     // MARK: - Peer messages
@@ -402,6 +441,11 @@ public actor GreyNode {
 
     // MARK: - Driving the core
 
+    /// Drives the core at once, in the caller's turn of the loop, for as long as nothing has to
+    /// be awaited: heartbeats, acknowledgements, a follower's synced write, commits and applies
+    /// happen now rather than after whatever is queued on the loop by then (a task per drain
+    /// cost each of them a pass through that queue). Only a Ready that must wait — a leader's
+    /// write behind its appends' flushes, a snapshot install — goes on in a task.
     func kick() {
         guard !halted else { return }
         guard !processing else {
@@ -409,41 +453,74 @@ public actor GreyNode {
             return
         }
         processing = true
-        Task { await self.drain() }
-    }
-
-    private func drain() async {
         repeat {
             dirty = false
             if halted { break }
             let ready = core.takeReady()
-            if !ready.isEmpty { await perform(ready) }
+            if ready.isEmpty { continue }
+            if ready.snapshot != nil || (ready.needsPersistence && !ready.eagerMessages.isEmpty) {
+                Task { await self.drain(startingWith: ready) }
+                return
+            }
+            for envelope in ready.eagerMessages { dispatch(envelope) }
+            persist(ready)
+            finish(ready)
         } while dirty
+        processing = false
+    }
+
+    private func drain(startingWith first: Ready) async {
+        var ready = first
+        while true {
+            await perform(ready)
+            dirty = false
+            if halted { break }
+            ready = core.takeReady()
+            if ready.isEmpty { break }
+        }
         processing = false
     }
 
     private func perform(_ ready: Ready) async {
         for envelope in ready.eagerMessages { dispatch(envelope) }
         if let snapshot = ready.snapshot { await install(snapshot.metadata) }
-        if ready.needsPersistence {
+        if ready.needsPersistence && !ready.eagerMessages.isEmpty {
+            // With appends to send, the write waits behind their flushes on the loop, so the
+            // followers write their copies while this node writes its own.
             do {
-                // With appends to send, the write waits behind their flushes on the loop, so the
-                // followers write their copies while this node writes its own; otherwise (a
-                // follower, a commit-only update) it is done at once, without the extra turn.
-                if ready.eagerMessages.isEmpty {
-                    try storage.persist(ready)
-                } else {
-                    try await onLoop { try self.storage.persist(ready) }
-                }
+                try await onLoop { try self.storage.persist(ready) }
             } catch {
-                // A node that cannot write its log must not go on acknowledging anything.
                 fatalError("\(configuration.id): cannot persist the Raft log: \(error)")
             }
-            if let last = ready.entries.last {
-                core.persisted(through: last.index, term: last.term, at: now)
-                dirty = true
-            }
+            persisted(ready)
+        } else {
+            persist(ready)
         }
+        finish(ready)
+    }
+
+    /// Writes what the Ready must have on disk first (a follower's entries, a vote, a term, a
+    /// commit-only update), at once on the loop.
+    private func persist(_ ready: Ready) {
+        guard ready.needsPersistence else { return }
+        do {
+            try storage.persist(ready)
+        } catch {
+            // A node that cannot write its log must not go on acknowledging anything.
+            fatalError("\(configuration.id): cannot persist the Raft log: \(error)")
+        }
+        persisted(ready)
+    }
+
+    private func persisted(_ ready: Ready) {
+        if let last = ready.entries.last {
+            core.persisted(through: last.index, term: last.term, at: now)
+            dirty = true
+        }
+    }
+
+    /// What follows the write: messages, applies, reads and events.
+    private func finish(_ ready: Ready) {
         for envelope in ready.messages { dispatch(envelope) }
         if !ready.committed.isEmpty {
             apply(ready.committed)
@@ -454,11 +531,19 @@ public actor GreyNode {
         }
         for event in ready.events {
             if case .readFailed(let id, let error) = event { readWaiters.removeValue(forKey: id)?.resume(throwing: NodeError.raft(error)) }
-            if case .roleChanged(_, let leader, _) = event { metrics.noteLeader(leader?.rawValue) }
+            if case .roleChanged(let role, let leader, let term) = event {
+                metrics.noteLeader(leader?.rawValue)
+                if let line = RoleLog.line(role, leader: leader, term: term, previous: loggedRole) { log(line) }
+                loggedRole = role
+            }
         }
         serveConfirmedReads()
         let leadsNow = raft.role == .leader && !halted
-        leading.withLockedValue { $0 = leadsNow }
+        let term = raft.term.rawValue
+        published.withLockedValue {
+            $0.leading = leadsNow
+            $0.term = term
+        }
     }
 
     private func serveConfirmedReads() {
@@ -535,7 +620,7 @@ public actor GreyNode {
     func channel(to peer: NodeID) -> GRPCChannel? {
         guard !halted, !isCut(from: peer) else { return nil }
         if let channel = peers[peer] { return channel }
-        guard let address = raft.configuration.addresses[peer], let channel = try? configuration.channel(to: address, on: eventLoop) else { return nil }
+        guard let address = raft.configuration.addresses[peer], let channel = try? configuration.channel(to: address, on: eventLoop, writeAtOnce: true) else { return nil }
         peers[peer] = channel
         return channel
     }

@@ -30,10 +30,16 @@ public struct NodeConfiguration: Sendable {
     public var snapshotCatchUpEntries: UInt64 { min(5_000, snapshotEntries / 2) }
     /// Bytes per InstallSnapshot chunk (well under the 4 MiB message limit).
     public var snapshotChunkBytes = 1 << 20
-    /// The one event loop the node runs on: its actor, its peer connections and (when the
-    /// server is started on it too) the connections it serves. One thread per node means a
-    /// request, its replication and its reply move between threads only for the disk.
+    /// The event loop the node runs on: its actor, its timer and its connections to its peers.
     public var eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
+    /// The loops that serve client connections (when the server is started on them) and that
+    /// calls forwarded to the leader leave from. greyd gives them threads of their own, apart
+    /// from `eventLoop`: on one loop, a leader answering a thousand streams of 100-key Ranges
+    /// handled its heartbeats' replies so late that it lost its quorum every few seconds.
+    /// Client work now queues on its own thread and Raft's does not wait behind it; a read or
+    /// write crosses to the node's loop and back once. An in-process cluster (tests, the demo)
+    /// serves on `eventLoop` itself.
+    public var clientLoops: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     /// Writes (and, separately, linearizable reads) waiting on this node at once; beyond it
     /// new ones are refused with RESOURCE_EXHAUSTED at once instead of queueing without bound
     /// while a quorum is slow or gone. Enough for every stream of 16 full connections.
@@ -71,8 +77,9 @@ public struct NodeConfiguration: Sendable {
 
     /// A channel from this node to `address`: leaving from `sourceHost`, presenting the node's
     /// TLS identity when it has one. How the node dials its peers, the leader and a cluster to join.
-    func channel(to address: String, on group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws(GRPCStatus) -> GRPCChannel {
-        try GRPCChannel(target: address, group: group, sourceHost: sourceHost, tls: tls?.client)
+    /// `writeAtOnce`: for the Raft messages to its peers (see `GRPCChannel.init`).
+    func channel(to address: String, on group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, writeAtOnce: Bool = false) throws(GRPCStatus) -> GRPCChannel {
+        try GRPCChannel(target: address, group: group, sourceHost: sourceHost, tls: tls?.client, writeAtOnce: writeAtOnce)
     }
 
     /// The core counts time in ticks of this length.

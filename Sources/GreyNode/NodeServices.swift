@@ -195,7 +195,7 @@ final class LeaderForwarder: Sendable {
             let remaining = deadline - ContinuousClock.now
             do {
                 guard let address = await node.leaderAddress() else { throw NodeError.noLeader }
-                return try await channels.channel(to: address, on: node.eventLoop, dialing: node.configuration).call(method, request, timeout: remaining)
+                return try await channels.channel(to: address, on: node.configuration.clientLoops, dialing: node.configuration).call(method, request, timeout: remaining)
             } catch let status as GRPCStatus where GRPCChannel.neverConnected(status) && remaining > .milliseconds(50) {
                 try await Task.sleep(for: .milliseconds(20))
             } catch NodeError.noLeader where remaining > .milliseconds(50) {

@@ -18,6 +18,8 @@ public final class GRPCChannel: Sendable {
     private let sourceHost: String?
     /// TLS for the connection; nil for cleartext (h2c).
     private let tls: NIOSSLContext?
+    /// Whether each call is written to the socket as it starts (see `init`).
+    private let writeAtOnce: Bool
     private let state = NIOLockedValueBox(State())
 
     private struct State {
@@ -34,10 +36,15 @@ public final class GRPCChannel: Sendable {
     /// With `sourceHost` (an IP literal) connections leave from that address: a node listening
     /// on 127.0.0.12 talks to its peers from 127.0.0.12, not from 127.0.0.1, so firewall rules
     /// between node addresses (a partition, a real network's ACLs) see who is talking.
+    ///
+    /// Calls started in one turn of the loop are written together at its next turn, one write
+    /// for all of them; with `writeAtOnce` each is written as it starts instead. A node's Raft
+    /// messages go that way: a turn of a busy loop can come after thousands of queued client
+    /// jobs, and a heartbeat that waits that long lets the followers' election timers run out.
     public init(
         target: String, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         maxMessageBytes: Int = 4 << 20, connectTimeout: TimeAmount = .seconds(1), sourceHost: String? = nil,
-        tls: NIOSSLContext? = nil
+        tls: NIOSSLContext? = nil, writeAtOnce: Bool = false
     ) throws(GRPCStatus) {
         guard let address = HostPort(target) else {
             throw GRPCStatus(.invalidArgument, "address '\(target)' is not host:port")
@@ -50,6 +57,7 @@ public final class GRPCChannel: Sendable {
         self.connectTimeout = connectTimeout
         self.sourceHost = sourceHost
         self.tls = tls
+        self.writeAtOnce = writeAtOnce
     }
 
     /// Calls a unary method and returns its decoded response. It runs on the caller's executor
@@ -154,6 +162,7 @@ public final class GRPCChannel: Sendable {
         let authority = target
         let maxMessageBytes = maxMessageBytes
         let tls = tls
+        let writeAtOnce = writeAtOnce
         let host = host
         var bootstrap = ClientBootstrap(group: group)
         if let sourceHost, let source = try? SocketAddress(ipAddress: sourceHost, port: 0) {
@@ -166,7 +175,8 @@ public final class GRPCChannel: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     if let tls { try channel.pipeline.syncOperations.addHandler(try TLS.clientHandler(tls, host: host)) }
                     let handler = GRPCClientConnectionHandler(
-                        authority: authority, maxMessageBytes: maxMessageBytes, limits: HTTP2Limits(), scheme: tls == nil ? "http" : "https")
+                        authority: authority, maxMessageBytes: maxMessageBytes, limits: HTTP2Limits(), scheme: tls == nil ? "http" : "https",
+                        writeAtOnce: writeAtOnce)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }

@@ -39,9 +39,12 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDele
     private var context: ChannelHandlerContext?
     private var flushScheduled = false
     private var closed = false
+    /// Write each call as it starts instead of at the loop's next turn (`GRPCChannel.init`).
+    private let writeAtOnce: Bool
 
-    init(authority: String, maxMessageBytes: Int, limits: HTTP2Limits, scheme: String = "http") {
+    init(authority: String, maxMessageBytes: Int, limits: HTTP2Limits, scheme: String = "http", writeAtOnce: Bool = false) {
         self.authority = authority
+        self.writeAtOnce = writeAtOnce
         self.scheme = scheme
         self.maxMessageBytes = maxMessageBytes
         self.limits = limits
@@ -115,7 +118,7 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDele
             }
         }
         calls[streamID] = call
-        scheduleFlush()
+        if writeAtOnce { flushNow() } else { scheduleFlush() }
     }
 
     private func expire(_ streamID: Int32) {

@@ -5,6 +5,8 @@ import GreyNode
 import GreyRPC
 import GreyRaft
 import GreyStorage
+import NIOCore
+import NIOPosix
 
 /// greyd: one Grey server. Settings come from flags, else GREY_* environment variables,
 /// else defaults (DESIGN §3).
@@ -91,6 +93,8 @@ struct Greyd: AsyncParsableCommand {
         nodeConfiguration.snapshotEntries = compactEvery
         nodeConfiguration.maxClockDrift = drift
         nodeConfiguration.joinToken = setting(joinToken, "GREY_JOIN_TOKEN")
+        // Client connections on threads of their own, Raft's loop apart (see clientLoops).
+        nodeConfiguration.clientLoops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount - 1))
         switch (setting(tlsCert, "GREY_TLS_CERT"), setting(tlsKey, "GREY_TLS_KEY"), setting(tlsCA, "GREY_TLS_CA")) {
         case (nil, nil, nil):
             break
@@ -116,8 +120,6 @@ struct Greyd: AsyncParsableCommand {
         } catch {
             fail("\(error)")
         }
-        // One loop for the node and every connection it serves (see NodeConfiguration.eventLoop).
-        let loop = nodeConfiguration.eventLoop
         let handle = NodeHandle(id: NodeID(id))
         let router = NodeServices.router(for: handle)
         let rpcStatistics = RPCStatistics()
@@ -127,7 +129,7 @@ struct Greyd: AsyncParsableCommand {
             serverConfiguration.tls = nodeConfiguration.tls?.server
             server = try await GRPCServer.start(
                 configuration: serverConfiguration, router: router, sideDoor: NodeSideDoor(handle: handle, router: router),
-                statistics: rpcStatistics, group: loop)
+                statistics: rpcStatistics, group: nodeConfiguration.clientLoops)
         } catch {
             fail("cannot listen on \(listenAddress): \(error)")
         }
