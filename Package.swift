@@ -55,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "greyd",
             dependencies: [
-                "GreyNode", "GreyRPC", "GreyRaft", "GreyStorage",
+                "GreyNode", "GreyRPC", "GreyRaft", "GreyStorage", "GreyWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -36,6 +36,19 @@ for port in 5000 5001 5002; do
   out=$(greyctl consensus read test-key --endpoints localhost:$port 2>&1)
   check "consensus read on $port" "$out" "^test-value$"
 done
+# The options every command shares go before the subcommand too, as etcdctl users type them.
+out=$(greyctl --endpoints localhost:5001 -o json cluster leader 2>&1)
+check "shared options before the subcommand" "$out" '"address" *: *"localhost:500[0-2]"'
+out=$(greyctl --timeout=1m30s consensus read test-key 2>&1)
+check "--timeout as etcdctl writes it (1m30s)" "$out" "^test-value$"
+out=$(greyctl consensus read test-key --timeout 5 2>&1); status=$?
+check "--timeout without a unit is refused, not guessed" "$status $out" "^64 Error: --timeout '5' is not a duration"
+out=$(greyctl --cacert /no/such/ca.pem cluster status 2>&1); status=$?
+check "a missing --cacert is an error, never a quiet fall back to cleartext" "$status $out" "^1 greyctl: .*no/such/ca.pem"
+for binary in greyd greyctl; do
+  out=$($binary --version 2>&1)
+  check "$binary --version" "$out" '^[0-9]+\.[0-9]+\.[0-9]+$'
+done
 out=$(greyctl cluster log-status 2>&1)
 check "log-status has commit and last log index" "$out" "COMMIT +LAST LOG"
 out=$(greyctl cluster leader 2>&1)

@@ -12,7 +12,8 @@ import GreyWire
 struct ClusterDemo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster-demo",
-        abstract: "Run a Grey cluster in one process and walk it through elections, failures, partitions, joins and leaves.")
+        abstract: "Run a Grey cluster in one process and walk it through elections, failures, partitions, joins and leaves.",
+        version: GreyVersion.current)
 
     @Option(help: "Nodes to found the cluster with (3 to 9).") var nodes = 5
     @Option(name: .customLong("data-dir"), help: "Where the nodes keep their data (default: a new temporary directory, removed at the end).")

@@ -92,7 +92,7 @@ struct Bench: AsyncParsableCommand {
     /// The leader's address, found through any endpoint (the load goes there directly).
     private func leaderAddress() async throws -> String {
         var lastError = GRPCStatus(.unavailable, "no endpoints given")
-        for (_, result) in await options.statuses() {
+        for (_, result) in try await options.statuses() {
             switch result {
             case .success(let status) where status.hasLeader:
                 if let leader = status.members.first(where: { $0.id == status.leaderID }), !leader.address.isEmpty { return leader.address }

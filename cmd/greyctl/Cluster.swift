@@ -94,7 +94,7 @@ struct Cluster: AsyncParsableCommand {
 
         func run() async throws {
             try await reporting {
-                let statuses = await options.statuses()
+                let statuses = try await options.statuses()
                 if options.output == .json {
                     printJSON(statuses.map { endpoint, result -> [String: Any] in
                         switch result {
@@ -159,7 +159,7 @@ struct Cluster: AsyncParsableCommand {
 
         func run() async throws {
             try await reporting {
-                let statuses = await options.statuses()
+                let statuses = try await options.statuses()
                 if options.output == .json {
                     printJSON(statuses.compactMap { endpoint, result -> [String: Any]? in
                         guard case .success(let s) = result else { return ["endpoint": endpoint, "error": "unreachable"] }

@@ -8,8 +8,23 @@ import NIOSSL
 @main
 struct Greyctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "greyctl", abstract: "Operate and query a Grey cluster.",
+        commandName: "greyctl", abstract: "Operate and query a Grey cluster.", version: GreyVersion.current,
         subcommands: [Cluster.self, Consensus.self, KV.self, Snapshot.self, Fsck.self, Bench.self])
+
+    /// ArgumentParser's own main, on the arguments with the shared options moved after the
+    /// subcommand (`GlobalOptions`).
+    static func main() async {
+        do {
+            var command = try parseAsRoot(GlobalOptions.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options every command shares.
@@ -20,16 +35,20 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "table or json.")
     var output: OutputFormat = .table
 
-    @Option(name: .long, help: "How long to wait for an answer, e.g. 5s.")
+    @Option(name: .long, help: "How long to wait for an answer, as etcdctl writes it: 500ms, 5s, 1m30s.")
     var timeout: String = "5s"
 
     @OptionGroup var tls: TLSOptions
 
     var endpointList: [String] { greyctl.endpointList(from: endpoints) }
 
-    var timeoutDuration: Duration {
-        guard let seconds = Double(timeout.replacingOccurrences(of: "ms", with: "").replacingOccurrences(of: "s", with: "")) else { return .seconds(5) }
-        return timeout.hasSuffix("ms") ? .milliseconds(Int(seconds)) : .milliseconds(Int(seconds * 1000))
+    /// `--timeout`, checked by `validate()` before any command runs.
+    var timeoutDuration: Duration { DurationText.parse(timeout) ?? .seconds(5) }
+
+    func validate() throws {
+        guard let parsed = DurationText.parse(timeout), parsed > .zero else {
+            throw ValidationError("--timeout '\(timeout)' is not a duration: write it as etcdctl does, like 500ms, 5s or 1m30s")
+        }
     }
 
     /// Calls `method` on the first endpoint that answers; the error of the last one otherwise.
@@ -64,8 +83,9 @@ struct ClientOptions: ParsableArguments {
     }
 
     /// The status of every endpoint given and of every member they report, or the error.
-    func statuses() async -> [(String, Result<GetClusterStatusResponse, GRPCStatus>)] {
-        await clusterStatuses(endpoints: endpointList, timeout: timeoutDuration, tls: try? tls.context())
+    /// A bad `--cacert` is an error here as everywhere: never a quiet fall back to cleartext.
+    func statuses() async throws -> [(String, Result<GetClusterStatusResponse, GRPCStatus>)] {
+        await clusterStatuses(endpoints: endpointList, timeout: timeoutDuration, tls: try tls.context())
     }
 }
 

@@ -5,6 +5,7 @@ import GreyNode
 import GreyRPC
 import GreyRaft
 import GreyStorage
+import GreyWire
 import NIOCore
 import NIOPosix
 
@@ -14,7 +15,8 @@ import NIOPosix
 struct Greyd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "greyd", abstract: "Run one node of a Grey cluster.",
-        discussion: "Every flag can also be given as the environment variable named in its help; the flag wins.")
+        discussion: "Every flag can also be given as the environment variable named in its help; the flag wins.",
+        version: GreyVersion.current)
 
     @Option(name: .customLong("node-id"), help: "This node's id, decimal or 0x hex (GREY_NODE_ID, default 0).") var nodeID: String?
     @Option(name: .long, help: "host:port for gRPC and HTTP (GREY_LISTEN_ADDR, default 0.0.0.0:5000).") var listen: String?
@@ -140,7 +142,7 @@ struct Greyd: AsyncParsableCommand {
             log("lease reads go through ReadIndex: a clock drift of \(drift * 100)% leaves no lease within a \(election) election timeout")
         }
         log("listening on \(listenAddress)\(nodeConfiguration.tls == nil ? "" : " (TLS; peers need a certificate from the cluster CA)"), data in \(directory)")
-        let founding: Configuration
+        let founding: GreyRaft.Configuration
         // A joiner that never got in (refused, or stopped before the leader answered) has an
         // empty founding membership and no term yet: it asks again.
         let saved = try? storage.bootstrapConfiguration()
