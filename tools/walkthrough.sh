@@ -66,6 +66,8 @@ broken=$(printf '# TYPE grey_requests counter\ngrey_requests 1\n' | promtool che
 check "promtool rejects a counter without _total or help" "$status $broken" "^[1-9].*_total"
 out=$(curl -s "http://localhost:$leader_port/metrics" | promtool check metrics 2>&1); status=$?
 check "promtool check metrics accepts the leader's /metrics" "$status $out" "^0 ?$"
+out=$(python3 "$OLDPWD/tools/alerts_check.py" --metrics "http://localhost:$leader_port/metrics" 2>&1)
+check "alert rules: promtool accepts and tests them, each alert's test bites, every metric they name is served" "$out" "alerts: [0-9]+ passed, 0 failed"
 follower_port=$(for port in 5000 5001 5002; do [ "$port" != "$leader_port" ] && echo $port && break; done)
 out=$(curl -s "http://localhost:$follower_port/metrics" | promtool check metrics 2>&1); status=$?
 check "promtool check metrics accepts a follower's /metrics" "$status $out" "^0 ?$"
