@@ -88,6 +88,8 @@ public actor GreyNode {
     var waitingForInstall: [CheckedContinuation<Void, Never>] = []
     /// The role as of the last change logged (`RoleLog`).
     private var loggedRole: Role = .follower
+    /// Slow synced writes since the last report (`noteWrite`).
+    private var slowSyncs: (count: Int, slowest: Duration, reportedAt: Duration) = (0, .zero, .zero)
     /// A log compaction is being written.
     var compacting = false
     /// A step of the store's compaction is queued on the loop (`scheduleStoreCompaction`).
@@ -265,6 +267,7 @@ public actor GreyNode {
         // under way could otherwise take the core's answer before anyone waits for it.
         let outcome = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<MVCCOutcome, Error>) in
             guard proposals.count < configuration.maxPendingRequests else {
+                metrics.noteProposalFailed()
                 continuation.resume(throwing: NodeError.overloaded("writes"))
                 return
             }
@@ -283,6 +286,7 @@ public actor GreyNode {
                 proposals[placed.index] = (placed.term, continuation)
                 kick()
             } catch {
+                metrics.noteProposalFailed()
                 continuation.resume(throwing: NodeError.raft(error))
             }
         }
@@ -487,8 +491,9 @@ public actor GreyNode {
         if ready.needsPersistence && !ready.eagerMessages.isEmpty {
             // With appends to send, the write waits behind their flushes on the loop, so the
             // followers write their copies while this node writes its own.
+            let storage = storage
             do {
-                try await onLoop { try self.storage.persist(ready) }
+                noteWrite(try await onLoop { try Self.write(ready, to: storage) }, of: ready)
             } catch {
                 fatalError("\(configuration.id): cannot persist the Raft log: \(error)")
             }
@@ -504,13 +509,40 @@ public actor GreyNode {
     private func persist(_ ready: Ready) {
         guard ready.needsPersistence else { return }
         do {
-            try storage.persist(ready)
+            noteWrite(try Self.write(ready, to: storage), of: ready)
         } catch {
             // A node that cannot write its log must not go on acknowledging anything.
             fatalError("\(configuration.id): cannot persist the Raft log: \(error)")
         }
         persisted(ready)
     }
+
+    /// Writes a Ready to the log; returns how long it took when it was synced.
+    private static func write(_ ready: Ready, to storage: RaftStorage) throws -> Duration? {
+        let started = ContinuousClock.now
+        try storage.persist(ready)
+        return ready.mustSync ? ContinuousClock.now - started : nil
+    }
+
+    /// Records a synced write's time, and tells the operator about slow ones: at most one line
+    /// every `slowSyncReportInterval`, with how many there were, so a sick disk does not also
+    /// flood the log.
+    private func noteWrite(_ took: Duration?, of ready: Ready) {
+        guard let took else { return }
+        metrics.noteSync(took)
+        guard took > Self.slowSync else { return }
+        slowSyncs.count += 1
+        slowSyncs.slowest = max(slowSyncs.slowest, took)
+        let at = now
+        guard at - slowSyncs.reportedAt >= Self.slowSyncReportInterval || slowSyncs.reportedAt == .zero else { return }
+        log("slow fsync: \(slowSyncs.count) synced log writes over \(Self.slowSync) since the last report, the slowest \(slowSyncs.slowest) (this one \(ready.entries.count) entries); check the disk")
+        slowSyncs = (0, .zero, at)
+    }
+
+    /// A synced write slower than this is worth a line: with greyd's defaults it is two
+    /// heartbeat intervals, and most of an election timeout.
+    static let slowSync: Duration = .milliseconds(100)
+    static let slowSyncReportInterval: Duration = .seconds(10)
 
     private func persisted(_ ready: Ready) {
         if let last = ready.entries.last {
@@ -557,8 +589,10 @@ public actor GreyNode {
     /// waiting for them.
     private func apply(_ entries: [LogEntry]) {
         let outcomes: [LogIndex: MVCCOutcome]
+        let started = ContinuousClock.now
         do {
             outcomes = try Self.applyBatch(entries, to: store)
+            metrics.noteApply(ContinuousClock.now - started)
         } catch {
             fatalError("\(configuration.id): cannot apply to the state machine: \(error)")
         }
@@ -575,6 +609,7 @@ public actor GreyNode {
             if proposal.term == entry.term, let outcome = outcomes[entry.index] {
                 proposal.continuation.resume(returning: outcome)
             } else {
+                metrics.noteProposalFailed()
                 proposal.continuation.resume(throwing: NodeError.raft(.dropped))
             }
         }

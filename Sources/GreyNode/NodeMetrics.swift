@@ -24,11 +24,26 @@ public final class NodeMetrics: Sendable {
     private let latency = NIOLockedValueBox([String: DurationHistogram]())
     private let calls = NIOLockedValueBox([String: [GRPCStatus.Code: Counter]]())
     private let lastLeader = NIOLockedValueBox<UInt64?>(nil)
+    private let hasLeader: Gauge
+    private let syncs: DurationHistogram
+    private let applies: DurationHistogram
+    private let proposalsFailed: Counter
     private let dataDirectory: String
+    /// The data directory's size as last measured, and when: a scrape walks the directory at
+    /// most once per `sizeRefresh`, however often it is scraped.
+    private let measuredSize = NIOLockedValueBox<(at: ContinuousClock.Instant, bytes: Int)?>(nil)
+    static let sizeRefresh: Duration = .seconds(10)
 
     static let latencyBuckets: [Duration] = [
         .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
         .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+    ]
+
+    /// Synced log writes and applies: from a fast SSD's 100 µs to a disk in trouble.
+    static let diskBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .seconds(5),
     ]
 
     /// A metric's whole name and help text as swift-prometheus wants them (the name is not
@@ -50,7 +65,19 @@ public final class NodeMetrics: Sendable {
         snapshotsSent = registry.makeCounter(descriptor: Self.describe("grey_snapshots_sent_total", "Snapshots this node streamed to followers."))
         snapshotBytesSent = registry.makeCounter(descriptor: Self.describe("grey_snapshot_sent_bytes_total", "Bytes of snapshots streamed to followers."))
         snapshotSendSeconds = registry.makeGauge(descriptor: Self.describe("grey_snapshot_last_send_seconds", "How long the last snapshot transfer took."))
+        hasLeader = registry.makeGauge(descriptor: Self.describe("grey_has_leader", "1 if this node knows a leader, else 0."))
+        syncs = registry.makeDurationHistogram(
+            descriptor: Self.describe("grey_disk_sync_seconds", "Time of each synced write of the Raft log (entries, vote, term): the fsync a write waits for."),
+            buckets: Self.diskBuckets)
+        applies = registry.makeDurationHistogram(
+            descriptor: Self.describe("grey_apply_seconds", "Time to apply one batch of committed entries to the state machine."), buckets: Self.diskBuckets)
+        proposalsFailed = registry.makeCounter(
+            descriptor: Self.describe("grey_proposals_failed_total", "Writes proposed on this node that failed: dropped by a leader change, or refused for overload."))
     }
+
+    func noteSync(_ duration: Duration) { syncs.record(duration) }
+    func noteApply(_ duration: Duration) { applies.record(duration) }
+    func noteProposalFailed() { proposalsFailed.increment() }
 
     /// Feeds RPC latency from a server's statistics.
     public func observe(_ statistics: RPCStatistics) {
@@ -90,6 +117,7 @@ public final class NodeMetrics: Sendable {
         appliedIndex.set(to: Double(status.appliedIndex))
         let leads = status.hasLeader && status.leaderID == status.nodeID
         isLeader.set(to: leads ? 1 : 0)
+        hasLeader.set(to: status.hasLeader ? 1 : 0)
         if leads {
             for member in status.members where member.id != status.nodeID {
                 let gauge = lagGauges.withLockedValue { gauges in
@@ -103,7 +131,7 @@ public final class NodeMetrics: Sendable {
                 gauge.set(to: Double(status.lastLogIndex - min(status.lastLogIndex, member.matchIndex)))
             }
         }
-        storageBytes.set(to: Double(Self.directorySize(dataDirectory)))
+        storageBytes.set(to: Double(dataDirectorySize()))
         return registry.emitToBuffer()
     }
 
@@ -124,6 +152,16 @@ public final class NodeMetrics: Sendable {
             return leader != nil && last != leader
         }
         if changed { leaderChanges.increment() }
+    }
+
+    /// The data directory's size, measured again only when the last measure is `sizeRefresh`
+    /// old: a scrape every second of a node with thousands of files would walk them all.
+    private func dataDirectorySize() -> Int {
+        let now = ContinuousClock.now
+        if let known = measuredSize.withLockedValue({ $0 }), now - known.at < Self.sizeRefresh { return known.bytes }
+        let bytes = Self.directorySize(dataDirectory)
+        measuredSize.withLockedValue { $0 = (now, bytes) }
+        return bytes
     }
 
     static func directorySize(_ path: String) -> Int {
