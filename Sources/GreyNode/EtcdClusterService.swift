@@ -40,6 +40,12 @@ enum EtcdClusterService {
             guard let removed = EtcdMemberID.node(request.id), await node.etcdMembers().contains(where: { $0.id == request.id }) else {
                 throw GRPCStatus(.notFound, "etcdserver: member not found")
             }
+            // etcd's strict reconfiguration check (on by default, and etcdctl has no way round it).
+            do {
+                try await node.checkRemovalKeepsQuorum(removed)
+            } catch is NodeError {
+                throw GRPCStatus(.failedPrecondition, "etcdserver: re-configuration failed due to not enough started members")
+            }
             _ = try await node.changeMembership(.remove(removed))
             return Etcd.MemberRemoveResponse(header: await node.etcdHeader(), members: await node.etcdMembers())
         }

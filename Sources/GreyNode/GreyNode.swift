@@ -295,6 +295,18 @@ public actor GreyNode {
 
     // MARK: - Membership (on the leader)
 
+    /// Refuses to remove `removed` when the voters left that the leader hears from would not
+    /// be a majority of the voters left: the cluster could commit nothing after it, the removal
+    /// included. Only the leader knows who it hears from; elsewhere this passes and the change
+    /// itself is refused.
+    func checkRemovalKeepsQuorum(_ removed: NodeID) throws {
+        guard let heard = raft.recentlyHeardVoters else { return }
+        let remaining = raft.configuration.voters.subtracting([removed])
+        let live = heard.intersection(remaining)
+        guard live.count <= remaining.count / 2 else { return }
+        throw NodeError.wouldLoseQuorum(removed: removed, live: live.count, remaining: remaining.count)
+    }
+
     /// Proposes a membership change and waits until it is applied (committed).
     func changeMembership(_ change: GreyRaft.ConfigChange) async throws -> [Member] {
         try ensureRunning()
@@ -697,11 +709,15 @@ enum NodeError: Error, GRPCStatusConvertible {
     case noLeader
     /// Too many requests of this kind already wait on the node.
     case overloaded(String)
+    /// A removal that would leave fewer than a majority of the remaining voters reachable.
+    case wouldLoseQuorum(removed: NodeID, live: Int, remaining: Int)
 
     var grpcStatus: GRPCStatus {
         switch self {
         case .raft(.notLeader), .noLeader: GRPCStatus(.unavailable, "no leader available")
         case .overloaded(let what): GRPCStatus(.resourceExhausted, "too many \(what) waiting on this node; retry shortly")
+        case .wouldLoseQuorum(let removed, let live, let remaining):
+            GRPCStatus(.failedPrecondition, "removing node \(removed.rawValue) would leave \(live) of \(remaining) voters reachable from the leader, not a majority: the cluster could commit nothing after it (--force removes it anyway)")
         case .raft(.quorumUnavailable): GRPCStatus(.unavailable, "quorum not available")
         case .raft(.transferInProgress): GRPCStatus(.unavailable, "leadership transfer in progress")
         case .raft(.dropped): GRPCStatus(.unavailable, "write dropped by a leader change; it was not applied")

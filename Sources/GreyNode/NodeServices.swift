@@ -103,6 +103,7 @@ public enum NodeServices {
             try requireClusterCertificate(context, node)
             try JoinToken.check(request.joinToken, expected: node.configuration.joinToken)
             if let answer = try await forwarder.forward(ClusterMethods.leaveCluster, request, from: node, within: remaining(context)) { return answer }
+            if !request.force { try await node.checkRemovalKeepsQuorum(NodeID(request.nodeID)) }
             let members = try await node.changeMembership(.remove(NodeID(request.nodeID)))
             return LeaveClusterResponse(header: await node.header, members: members)
         }

@@ -214,6 +214,17 @@ public struct RaftNode: Sendable {
         peer == id ? durableIndex : progress[peer]?.match
     }
 
+    /// On the leader, the voters it has heard from within the last election timeout, itself
+    /// included; nil on any other node, which cannot know.
+    public var recentlyHeardVoters: Set<NodeID>? {
+        guard role == .leader else { return nil }
+        var heard: Set<NodeID> = [id]
+        for (peer, peerProgress) in progress {
+            if let tick = peerProgress.lastHeardTick, tickCount - tick < config.electionTimeoutTicks { heard.insert(peer) }
+        }
+        return heard.intersection(configuration.voters)
+    }
+
     /// Whether this node has voting rights in the configuration it follows.
     public var isVoter: Bool { configuration.voters.contains(id) }
 

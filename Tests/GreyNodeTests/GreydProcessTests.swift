@@ -354,6 +354,31 @@ struct GreydProcessTests {
         }
     }
 
+    @Test("with one node down, removing a live one is refused (greyctl and etcdctl); removing the dead one is not")
+    func removalThatWouldLoseQuorum() async throws {
+        let cluster = try GreydCluster(count: 3)
+        defer { cluster.stopAll() }
+        let leader = try await cluster.waitForLeader()
+        let dead = (leader + 1) % 3, live = (leader + 2) % 3
+        cluster.kill(dead)
+        // Longer than an election timeout (150 ms): the leader no longer counts it as heard from.
+        try await Task.sleep(for: .seconds(1))
+        let greyctl = FsckTests.greyctl.path
+        let refused = try await runProcess(greyctl, ["cluster", "remove-member", "\(live)", "--endpoints", cluster.address(leader)])
+        #expect(refused.status == 1)
+        #expect(refused.output.hasPrefix("greyctl: removing node \(live) would leave 1 of 2 voters reachable from the leader, not a majority"), "\(refused.output)")
+        let etcd = try await runProcess("env", ["ETCDCTL_API=3", "etcdctl", "--endpoints", cluster.address(leader), "member", "remove", live == 0 ? "ffffffffffffffff" : String(live, radix: 16)])
+        #expect(etcd.status != 0)
+        #expect(etcd.output.contains("re-configuration failed due to not enough started members"), "\(etcd.output)")
+        var members = try await cluster.channel(leader).call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .seconds(2)).members
+        #expect(members.map(\.id).sorted() == [0, 1, 2], "a refused removal changed the membership")
+        // The dead node can go: the leader and the live follower are both voters left.
+        let removed = try await runProcess(greyctl, ["cluster", "remove-member", "\(dead)", "--endpoints", cluster.address(leader)])
+        #expect(removed.status == 0, "\(removed.output)")
+        members = try await cluster.channel(leader).call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .seconds(2)).members
+        #expect(members.map(\.id).sorted() == [UInt64(leader), UInt64(live)].sorted())
+    }
+
     @Test("greyd --join: a fourth node joins as learner, is promoted, leads, then leaves")
     func joinPromoteTransferLeave() async throws {
         let cluster = try GreydCluster(count: 3)

@@ -43,7 +43,7 @@ struct Cluster: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "remove-member", abstract: "Remove node ID from the cluster.")
         @OptionGroup var options: ClientOptions
         @Argument var id: UInt64
-        @Flag(help: "Remove even if it leaves the cluster fragile.") var force = false
+        @Flag(help: "Remove it even if the voters left that the leader hears from are not a majority (the cluster then commits nothing until enough come back).") var force = false
         @Option(name: .customLong("join-token"), help: "The cluster's join token, if it has one (GREY_JOIN_TOKEN).") var joinToken: String?
 
         func run() async throws {

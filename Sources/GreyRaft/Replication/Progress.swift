@@ -19,6 +19,8 @@ struct Progress: Sendable {
     var inflightBytes = 0
     /// Heard from since the last check-quorum round.
     var recentActive = false
+    /// The leader's tick when this follower last answered it; nil: not yet in this term.
+    var lastHeardTick: Int? = nil
     /// `match` when the last heartbeat went out, and how many heartbeats saw it unchanged
     /// with messages outstanding: how a lost AppendEntries is noticed and re-sent.
     var matchAtLastHeartbeat: LogIndex = 0

@@ -185,6 +185,7 @@ extension RaftNode {
     mutating func handleAppendResponse(from peer: NodeID, _ response: AppendResponse) {
         guard role == .leader, var peerProgress = progress[peer] else { return }
         peerProgress.recentActive = true
+        peerProgress.lastHeardTick = tickCount
         reads.acknowledge(peer: peer, context: response.readContext)
         if response.success {
             let moved = peerProgress.acknowledged(response.matchIndex)
@@ -250,6 +251,7 @@ extension RaftNode {
     mutating func handleSnapshotResponse(from peer: NodeID, _ response: SnapshotResponse) {
         guard role == .leader, var peerProgress = progress[peer] else { return }
         peerProgress.recentActive = true
+        peerProgress.lastHeardTick = tickCount
         _ = peerProgress.acknowledged(response.matchIndex)
         peerProgress.becomeProbe()
         progress[peer] = peerProgress
