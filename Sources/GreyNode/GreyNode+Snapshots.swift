@@ -59,7 +59,7 @@ extension GreyNode {
         do {
             source = try await openSnapshot()
         } catch {
-            log("cannot read a snapshot for node \(peer.rawValue): \(error)")
+            log("cannot read a snapshot for node \(peer.rawValue): \(error)", level: .error)
             return
         }
         guard raft.role == .leader, raft.term == term else { return }
@@ -78,7 +78,7 @@ extension GreyNode {
             let match = response.installed ? metadata.index : 0
             receive(Envelope(from: peer, to: configuration.id, message: .snapshotResponse(SnapshotResponse(term: Term(response.term), matchIndex: match))))
         } catch {
-            log("snapshot to node \(peer.rawValue) stopped: \(error)")
+            log("snapshot to node \(peer.rawValue) stopped: \(error)", level: .warning)
         }
     }
 
@@ -120,7 +120,7 @@ extension GreyNode {
         let incoming = incomingSnapshot!
         guard !incoming.busy, request.offset == incoming.received else { return answer(incoming.received) }
         guard CRC32C.checksum(request.data) == request.chunkCRC32C else {
-            log("snapshot chunk at \(request.offset) failed its CRC; asking again")
+            log("snapshot chunk at \(request.offset) failed its CRC; asking again", level: .warning)
             return answer(incoming.received)
         }
         incoming.busy = true
@@ -129,7 +129,7 @@ extension GreyNode {
         do {
             try await snapshotQueue.run { try incoming.append(data) }
         } catch {
-            log("snapshot from node \(request.leaderID) refused: \(error)")
+            log("snapshot from node \(request.leaderID) refused: \(error)", level: .warning)
             discardIncoming(incoming)
             return answer(0)
         }
@@ -141,7 +141,7 @@ extension GreyNode {
                 throw StorageError.badSnapshot("header says index \(metadata.index.rawValue) term \(metadata.term), chunks said \(identity.index)/\(identity.term)")
             }
         } catch {
-            log("snapshot from node \(request.leaderID) refused: \(error)")
+            log("snapshot from node \(request.leaderID) refused: \(error)", level: .warning)
             discardIncoming(incoming)
             return answer(0)
         }

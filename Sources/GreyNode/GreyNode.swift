@@ -4,6 +4,7 @@ import GreyRPC
 import GreyRaft
 import GreyStorage
 import GreyWire
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -56,6 +57,7 @@ public actor GreyNode {
     struct Published {
         var leading = false
         var term: UInt64 = 0
+        var leader: UInt64?
         /// A snapshot install is replacing the state machine (see `installingSnapshot`).
         var installing = false
     }
@@ -97,23 +99,24 @@ public actor GreyNode {
     /// When the removal under way began, and the steps it has taken (for the log line at its end).
     var storeCompactionStarted: ContinuousClock.Instant?
     var storeCompactionSteps = 0
-    /// Where the node reports snapshot transfers and installs (greyd's stderr).
-    let log: @Sendable (String) -> Void
+    /// Where the node reports what an operator cares about: role changes, snapshots, slow
+    /// disks (greyd: stderr, through `LineLogHandler`). Every line carries the term and leader.
+    let logger: Logger
 
     /// Opens storage and restores the core from it. `bootstrap` is the founding membership
     /// (used only when the data directory has none yet).
     public init(
         configuration: NodeConfiguration, storage: RaftStorage, bootstrap: GreyRaft.Configuration,
-        log: @escaping @Sendable (String) -> Void = { _ in }
+        logger: Logger = Logger(label: "grey.node") { _ in SwiftLogNoOpLogHandler() }
     ) throws {
         self.configuration = configuration
         self.eventLoop = configuration.eventLoop
-        self.log = log
+        self.logger = logger
         self.storage = storage
         self.store = MVCCStore(storage: storage)
         self.clusterID = try storage.clusterID() ?? Self.clusterID(founding: (try storage.bootstrapConfiguration()) ?? bootstrap)
         let converted = try store.adoptLegacyState()
-        if converted > 0 { log("converted \(converted) keys of the old state machine to the MVCC store (all at revision 2)") }
+        if converted > 0 { logger.info("converted \(converted) keys of the old state machine to the MVCC store (all at revision 2)") }
         var durable = try storage.load()
         if durable.hardState.commit < durable.appliedIndex { durable.appliedIndex = durable.hardState.commit }
         var raftConfig = RaftConfig(id: configuration.id, seed: configuration.seed)
@@ -129,6 +132,20 @@ public actor GreyNode {
             RaftNode(config: raftConfig, bootstrap: bootstrap, durable: durable), tickInterval: NodeConfiguration.tick, now: .zero)
         self.appliedIndex = durable.appliedIndex
         self.metrics = NodeMetrics(dataDirectory: configuration.dataDirectory)
+    }
+
+    /// An in-process node (tests, the demo) whose lines go to `log`, message alone.
+    public init(
+        configuration: NodeConfiguration, storage: RaftStorage, bootstrap: GreyRaft.Configuration, log: @escaping @Sendable (String) -> Void
+    ) throws {
+        let logger = Logger(label: "grey.node") { _ in LineLogHandler(node: configuration.id.rawValue, format: .plain, level: .info, write: log) }
+        try self.init(configuration: configuration, storage: storage, bootstrap: bootstrap, logger: logger)
+    }
+
+    /// Logs `message` with the term and leader as of the last drain.
+    nonisolated func log(_ message: String, level: Logger.Level = .info) {
+        let state = published.withLockedValue { $0 }
+        logger.log(level: level, "\(message)", metadata: ["term": "\(state.term)", "leader": state.leader.map { "\($0)" } ?? "none"])
     }
 
     /// Starts the timer: on the node's own loop, so a tick costs no thread switch. It only
@@ -547,7 +564,7 @@ public actor GreyNode {
         slowSyncs.slowest = max(slowSyncs.slowest, took)
         let at = now
         guard at - slowSyncs.reportedAt >= Self.slowSyncReportInterval || slowSyncs.reportedAt == .zero else { return }
-        log("slow fsync: \(slowSyncs.count) synced log writes over \(Self.slowSync) since the last report, the slowest \(slowSyncs.slowest) (this one \(ready.entries.count) entries); check the disk")
+        log("slow fsync: \(slowSyncs.count) synced log writes over \(Self.slowSync) since the last report, the slowest \(slowSyncs.slowest) (this one \(ready.entries.count) entries); check the disk", level: .warning)
         slowSyncs = (0, .zero, at)
     }
 
@@ -573,21 +590,26 @@ public actor GreyNode {
         for read in ready.readStates {
             if let waiter = readWaiters.removeValue(forKey: read.requestID) { confirmedReads.append((read.index, waiter)) }
         }
+        // Published first, so the lines logged below carry the term and leader they announce.
+        let leadsNow = raft.role == .leader && !halted
+        let term = raft.term.rawValue
+        let leader = raft.leader?.rawValue
+        published.withLockedValue {
+            $0.leading = leadsNow
+            $0.term = term
+            $0.leader = leader
+        }
         for event in ready.events {
             if case .readFailed(let id, let error) = event { readWaiters.removeValue(forKey: id)?.resume(throwing: NodeError.raft(error)) }
             if case .roleChanged(let role, let leader, let term) = event {
                 metrics.noteLeader(leader?.rawValue)
-                if let line = RoleLog.line(role, leader: leader, term: term, previous: loggedRole) { log(line) }
+                if let line = RoleLog.line(role, leader: leader, term: term, previous: loggedRole) {
+                    log(line, level: role == .follower && leader == nil ? .warning : .info)
+                }
                 loggedRole = role
             }
         }
         serveConfirmedReads()
-        let leadsNow = raft.role == .leader && !halted
-        let term = raft.term.rawValue
-        published.withLockedValue {
-            $0.leading = leadsNow
-            $0.term = term
-        }
     }
 
     private func serveConfirmedReads() {

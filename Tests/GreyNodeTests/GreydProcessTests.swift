@@ -225,6 +225,35 @@ struct GreydProcessTests {
         }
     }
 
+    @Test("--log-format json: every line is a JSON object; a role change carries the term and leader it announces; --log-level warning drops info")
+    func jsonLogs() async throws {
+        let cluster = try GreydCluster(count: 3, settings: ["GREY_LOG_FORMAT": "json"])
+        defer { cluster.stopAll() }
+        let leader = try await cluster.waitForLeader()
+        try await cluster.waitForLog(leader, containing: "became leader in term")
+        var announced = false
+        for line in cluster.log(leader).split(separator: "\n") {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not a JSON object: \(line)")
+            #expect(object["level"] is String && object["msg"] is String && object["ts"] is String, "\(line)")
+            #expect(object["node"] as? Int == leader, "\(line)")
+            if let message = object["msg"] as? String, message.hasPrefix("became leader in term ") {
+                announced = true
+                #expect(object["term"] as? Int == Int(message.dropFirst("became leader in term ".count)), "\(line)")
+                #expect(object["leader"] as? Int == leader, "\(line)")
+            }
+        }
+        #expect(announced)
+        // At warning, the start-up lines (info) are gone; the node still runs and answers.
+        let quiet = (leader + 1) % 3
+        cluster.kill(quiet, signal: SIGTERM)
+        try cluster.start(quiet, extra: ["GREY_LOG_LEVEL": "warning"])
+        let before = cluster.log(quiet).split(separator: "\n").count
+        try await GreydCluster.waitUntilServing(port: cluster.basePort + quiet)
+        try await cluster.waitUntilAllApplied()
+        let after = cluster.log(quiet).split(separator: "\n").dropFirst(before)
+        #expect(!after.contains { $0.contains("\"level\":\"info\"") }, "\(after)")
+    }
+
     @Test("nodes running as three different unprivileged users form a cluster and replicate")
     func unprivilegedUsers() async throws {
         let cluster = try GreydCluster(count: 3, unprivileged: true)
@@ -487,6 +516,8 @@ struct GreydSettingsTests {
         (["--election-timeout", "fast"], "greyd: election timeout must look like 150ms or 1s"),
         (["--node-id", "three"], "greyd: GREY_NODE_ID must be a non-negative integer, decimal or 0x-prefixed hex"),
         (["--node-id", "0xffffffffffffffff"], "greyd: GREY_NODE_ID 0xffffffffffffffff is reserved: etcd's API shows node 0 by that id"),
+        (["--log-level", "loud"], "greyd: GREY_LOG_LEVEL must be debug, info, warning or error, not 'loud'"),
+        (["--log-format", "xml"], "greyd: GREY_LOG_FORMAT must be text or json, not 'xml'"),
     ])
     func refusals(arguments: [String], message: String) throws {
         let (status, output) = try runGreyd(arguments + ["--data-dir", FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path])

@@ -8,7 +8,7 @@ struct ConfigFile {
         "node_id": "GREY_NODE_ID", "listen": "GREY_LISTEN_ADDR", "peers": "GREY_CLUSTER_PEERS",
         "data_dir": "GREY_DATA_DIR", "advertise": "GREY_ADVERTISE_ADDR",
         "election_timeout": "GREY_ELECTION_TIMEOUT", "heartbeat_interval": "GREY_HEARTBEAT_INTERVAL",
-        "log_level": "GREY_LOG_LEVEL", "seed": "GREY_SEED", "snapshot_entries": "GREY_SNAPSHOT_ENTRIES",
+        "log_level": "GREY_LOG_LEVEL", "log_format": "GREY_LOG_FORMAT", "seed": "GREY_SEED", "snapshot_entries": "GREY_SNAPSHOT_ENTRIES",
         "join_token": "GREY_JOIN_TOKEN", "tls_cert": "GREY_TLS_CERT", "tls_key": "GREY_TLS_KEY", "tls_ca": "GREY_TLS_CA",
         "max_clock_drift": "GREY_MAX_CLOCK_DRIFT",
     ]

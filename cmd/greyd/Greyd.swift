@@ -6,6 +6,7 @@ import GreyRPC
 import GreyRaft
 import GreyStorage
 import GreyWire
+import Logging
 import NIOCore
 import NIOPosix
 
@@ -34,6 +35,7 @@ struct Greyd: AsyncParsableCommand {
     @Option(name: .customLong("tls-ca"), help: "The cluster CA (PEM): peers and operators must hold a certificate it signed to vote, append or change the membership (GREY_TLS_CA).") var tlsCA: String?
     @Option(name: .long, help: "Seed for election timers, for reproducible tests (GREY_SEED, default random).") var seed: String?
     @Option(name: .customLong("log-level"), help: "error, warning, info or debug (GREY_LOG_LEVEL, default info).") var logLevel: String?
+    @Option(name: .customLong("log-format"), help: "text or json, one line per event (GREY_LOG_FORMAT, default text).") var logFormat: String?
     @Option(name: .long, help: "A YAML file with the same settings in snake_case (node_id, listen, peers, ...); flags and environment win.") var config: String?
 
     func run() async throws {
@@ -82,10 +84,17 @@ struct Greyd: AsyncParsableCommand {
         guard seedText == nil || UInt64(seedText!) != nil else { fail("GREY_SEED must be a non-negative integer") }
         let seedValue = seedText.flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
         let directory = setting(dataDir, "GREY_DATA_DIR") ?? "./data/node-\(id)"
-        let quiet = (setting(logLevel, "GREY_LOG_LEVEL") ?? "info") == "error"
-        let log: @Sendable (String) -> Void = { message in
-            if !quiet { FileHandle.standardError.write(Data("greyd[\(id)] \(message)\n".utf8)) }
+        let levelText = setting(logLevel, "GREY_LOG_LEVEL") ?? "info"
+        let levels: [String: Logger.Level] = ["debug": .debug, "info": .info, "warning": .warning, "error": .error]
+        guard let level = levels[levelText] else { fail("GREY_LOG_LEVEL must be debug, info, warning or error, not '\(levelText)'") }
+        let formatText = setting(logFormat, "GREY_LOG_FORMAT") ?? "text"
+        guard let format = LineLogHandler.Format(rawValue: formatText), format != .plain else {
+            fail("GREY_LOG_FORMAT must be text or json, not '\(formatText)'")
         }
+        let logger = Logger(label: "greyd") { _ in
+            LineLogHandler(node: id, format: format, level: level) { FileHandle.standardError.write(Data($0.utf8)) }
+        }
+        let log: @Sendable (String) -> Void = { logger.info("\($0)") }
 
         var nodeConfiguration = NodeConfiguration(
             id: NodeID(id), listenHost: host, listenPort: port, advertiseAddress: advertised, peers: peerList,
@@ -167,7 +176,7 @@ struct Greyd: AsyncParsableCommand {
         }
         let node: GreyNode
         do {
-            node = try GreyNode(configuration: nodeConfiguration, storage: storage, bootstrap: founding, log: log)
+            node = try GreyNode(configuration: nodeConfiguration, storage: storage, bootstrap: founding, logger: logger)
         } catch {
             fail("\(error)")
         }
