@@ -175,7 +175,6 @@ extension GreyNode {
         let storage = self.storage
         let started = ContinuousClock.now
         installingSnapshot = true
-        published.withLockedValue { $0.installing = true }
         do {
             let store = self.store
             try await onStorage {
@@ -190,7 +189,6 @@ extension GreyNode {
         unlink(received.path)
         appliedIndex = metadata.index
         installingSnapshot = false
-        published.withLockedValue { $0.installing = false }
         let waiting = waitingForInstall
         waitingForInstall = []
         for reader in waiting { reader.resume() }

@@ -84,8 +84,12 @@ public actor GreyNode {
     /// transfers can finish close together; each install takes only its own.
     var receivedSnapshots: [LogIndex: (metadata: SnapshotMetadata, path: String)] = [:]
     /// A snapshot is replacing the state machine (in several RocksDB batches): stale reads
-    /// wait for it rather than see half of the old state and half of the new.
-    var installingSnapshot = false
+    /// wait for it rather than see half of the old state and half of the new. Kept in
+    /// `published`, where reads on the client loops look for it.
+    nonisolated var installingSnapshot: Bool {
+        get { published.withLockedValue { $0.installing } }
+        set { published.withLockedValue { $0.installing = newValue } }
+    }
     /// Stale reads waiting for an install to finish.
     var waitingForInstall: [CheckedContinuation<Void, Never>] = []
     /// The role as of the last change logged (`RoleLog`).
@@ -420,7 +424,7 @@ public actor GreyNode {
     nonisolated(nonsending) func range(_ request: Etcd.RangeRequest) async throws -> Etcd.RangeResponse {
         while true {
             let view = store.view()
-            if !published.withLockedValue({ $0.installing }) {
+            if !installingSnapshot {
                 do {
                     return try view.range(request)
                 } catch {
@@ -491,13 +495,11 @@ public actor GreyNode {
             if halted { break }
             let ready = core.takeReady()
             if ready.isEmpty { continue }
-            if ready.snapshot != nil || (ready.needsPersistence && !ready.eagerMessages.isEmpty) {
+            if Self.mustWait(ready) {
                 Task { await self.drain(startingWith: ready) }
                 return
             }
-            for envelope in ready.eagerMessages { dispatch(envelope) }
-            persist(ready)
-            finish(ready)
+            performNow(ready)
         } while dirty
         processing = false
     }
@@ -514,12 +516,24 @@ public actor GreyNode {
         processing = false
     }
 
+    /// Whether driving `ready` has to wait: for a snapshot install, or for a leader's write,
+    /// which goes behind its appends' flushes on the loop so the followers write their copies
+    /// while this node writes its own.
+    private static func mustWait(_ ready: Ready) -> Bool {
+        ready.snapshot != nil || (ready.needsPersistence && !ready.eagerMessages.isEmpty)
+    }
+
+    private func performNow(_ ready: Ready) {
+        for envelope in ready.eagerMessages { dispatch(envelope) }
+        persist(ready)
+        finish(ready)
+    }
+
     private func perform(_ ready: Ready) async {
+        guard Self.mustWait(ready) else { return performNow(ready) }
         for envelope in ready.eagerMessages { dispatch(envelope) }
         if let snapshot = ready.snapshot { await install(snapshot.metadata) }
         if ready.needsPersistence && !ready.eagerMessages.isEmpty {
-            // With appends to send, the write waits behind their flushes on the loop, so the
-            // followers write their copies while this node writes its own.
             let storage = storage
             do {
                 noteWrite(try await onLoop { try Self.write(ready, to: storage) }, of: ready)
