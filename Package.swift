@@ -56,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "greyd",
             dependencies: [
-                "GreyNode", "GreyRPC", "GreyRaft", "GreyStorage", "GreyWire",
+                "GreyNode", "GreyMVCC", "GreyRPC", "GreyRaft", "GreyStorage", "GreyWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 REQUIRED = [
     "grey_consensus_term", "grey_consensus_log_index", "grey_consensus_commit_index", "grey_cluster_leader",
     "grey_rpc_latency_seconds", "grey_leader_changes", "grey_storage_used_bytes", "grey_has_leader",
+    "grey_state_bytes", "grey_quota_backend_bytes", "grey_alarm_nospace",
     "grey_disk_sync_seconds", "grey_apply_seconds", "grey_proposals_failed",
 ]
 

@@ -8,17 +8,19 @@ final class MVCCApplier {
     private let batch: IndexedWriteBatch
     private(set) var revision: Int64
     private(set) var compacted: Int64
+    private(set) var alarms: AlarmSet
     /// Writes made so far by the command being applied (the `sub` of its revision).
     private var writes: Int64 = 0
 
     /// The revision the batch started at; the revision key is written once, by `finish()`.
     private let startRevision: Int64
 
-    /// Starts on `batch` with the store's revision and compaction as they are.
-    init(batch: IndexedWriteBatch, revision: Int64, compacted: Int64) {
+    /// Starts on `batch` with the store's revision, compaction and alarms as they are.
+    init(batch: IndexedWriteBatch, revision: Int64, compacted: Int64, alarms: AlarmSet) {
         self.batch = batch
         self.revision = revision
         self.compacted = compacted
+        self.alarms = alarms
         startRevision = revision
     }
 
@@ -46,11 +48,13 @@ final class MVCCApplier {
         let next = revision + 1
         let outcome: MVCCOutcome
         do throws(MVCCError) {
+            if alarms.noSpace && command.isCappedByNoSpace { throw .noSpace }
             switch command {
             case .put(let request): outcome = .put(try put(request, at: next))
             case .deleteRange(let request): outcome = .deleteRange(try deleteRange(request, at: next))
             case .txn(let request): outcome = .txn(try txn(request, at: next))
             case .compact(let request): outcome = .compact(try compact(request))
+            case .alarm(let request): outcome = .alarm(alarm(request))
             }
         } catch {
             if case .corrupted = error { throw StorageError.corrupted("\(error)") }
@@ -207,6 +211,26 @@ final class MVCCApplier {
         return Etcd.CompactionResponse()
     }
 
+    // MARK: - Alarms
+
+    /// Raises or disarms an alarm as etcd's applier does: raising NONE does nothing, raising
+    /// one already raised answers it again, disarming one not raised answers nothing.
+    private func alarm(_ request: Etcd.AlarmRequest) -> Etcd.AlarmResponse {
+        let member = Etcd.AlarmMember(memberID: request.memberID, alarm: request.alarm)
+        var changed: Etcd.AlarmMember?
+        switch request.action {
+        case .get: return Etcd.AlarmResponse(alarms: alarms.raised(request.alarm))
+        case .activate: changed = request.alarm == .none ? nil : alarms.activate(member)
+        case .deactivate: changed = alarms.deactivate(member)
+        }
+        if alarms.members.isEmpty {
+            batch.delete(MVCCStore.family, MVCCKeys.alarmsKey)
+        } else {
+            batch.put(MVCCStore.family, MVCCKeys.alarmsKey, alarms.encoded)
+        }
+        return Etcd.AlarmResponse(alarms: changed.map { [$0] } ?? [])
+    }
+
     private func readCurrent(_ cursor: RocksDBCursor) throws(MVCCError) -> (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)? {
         do { return try cursor.current() } catch { throw .corrupted("\(error)") }
     }
@@ -219,6 +243,7 @@ final class MVCCApplier {
         case .deleteRange(var response): response.header = header; return .deleteRange(response)
         case .txn(let response): return .txn(response.stamped(header))
         case .compact(var response): response.header = header; return .compact(response)
+        case .alarm(var response): response.header = header; return .alarm(response)
         case .refused: return outcome
         }
     }

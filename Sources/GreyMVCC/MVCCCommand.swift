@@ -6,6 +6,8 @@ public enum MVCCCommand: Sendable, Equatable {
     case deleteRange(Etcd.DeleteRangeRequest)
     case txn(Etcd.TxnRequest)
     case compact(Etcd.CompactionRequest)
+    /// Raises or disarms an alarm (`AlarmSet`); a Get is answered from the store, not logged.
+    case alarm(Etcd.AlarmRequest)
 
     // Kinds 1-3 were grey.v1's Put, Delete and CompareAndSwap before the store kept revisions;
     // `GreyNode` still reads them from old logs.
@@ -13,6 +15,7 @@ public enum MVCCCommand: Sendable, Equatable {
     static let deleteRangeKind: UInt8 = 0x11
     static let txnKind: UInt8 = 0x12
     static let compactKind: UInt8 = 0x13
+    static let alarmKind: UInt8 = 0x14
 
     public func encoded() -> [UInt8] {
         switch self {
@@ -20,6 +23,7 @@ public enum MVCCCommand: Sendable, Equatable {
         case .deleteRange(let request): [Self.deleteRangeKind] + request.encoded()
         case .txn(let request): [Self.txnKind] + request.encoded()
         case .compact(let request): [Self.compactKind] + request.encoded()
+        case .alarm(let request): [Self.alarmKind] + request.encoded()
         }
     }
 
@@ -32,6 +36,7 @@ public enum MVCCCommand: Sendable, Equatable {
         case Self.deleteRangeKind: guard let request = try? Etcd.DeleteRangeRequest(decoding: body) else { return nil }; self = .deleteRange(request)
         case Self.txnKind: guard let request = try? Etcd.TxnRequest(decoding: body) else { return nil }; self = .txn(request)
         case Self.compactKind: guard let request = try? Etcd.CompactionRequest(decoding: body) else { return nil }; self = .compact(request)
+        case Self.alarmKind: guard let request = try? Etcd.AlarmRequest(decoding: body) else { return nil }; self = .alarm(request)
         default: return nil
         }
     }
@@ -44,6 +49,7 @@ public enum MVCCOutcome: Sendable {
     case deleteRange(Etcd.DeleteRangeResponse)
     case txn(Etcd.TxnResponse)
     case compact(Etcd.CompactionResponse)
+    case alarm(Etcd.AlarmResponse)
     /// Refused as etcd refuses it (nothing was written).
     case refused(MVCCError)
 }

@@ -13,6 +13,8 @@ public enum MVCCError: Error, Equatable, Sendable {
     case tooManyOperations
     case duplicateKey
     case requestTooLarge
+    /// A write that adds data while NOSPACE is raised (`SpaceQuota`).
+    case noSpace
     case corrupted(String)
 
     public var status: GRPCStatus {
@@ -27,6 +29,7 @@ public enum MVCCError: Error, Equatable, Sendable {
         case .tooManyOperations: GRPCStatus(.invalidArgument, "etcdserver: too many operations in txn request")
         case .duplicateKey: GRPCStatus(.invalidArgument, "etcdserver: duplicate key given in txn request")
         case .requestTooLarge: GRPCStatus(.invalidArgument, "etcdserver: request is too large")
+        case .noSpace: GRPCStatus(.resourceExhausted, "etcdserver: mvcc: database space exceeded")
         case .corrupted(let detail): GRPCStatus(.dataLoss, "the MVCC store is damaged: \(detail)")
         }
     }

@@ -9,6 +9,7 @@ import GreyWire
 ///     0x01 0x00 "mvcc-compacted"                the revision compacted through
 ///     0x01 0x00 "mvcc-compaction-due"           present while the versions a compaction made
 ///                                               unreachable are still being removed: its revision
+///     0x01 0x00 "mvcc-alarms"                   the raised alarms (`AlarmSet`), absent when none is
 ///     0x01 0x02 key* 0x00 0x01                  a key's newest version: its revision, then its record
 ///     0x01 0x02 key* 0x00 0x01 ~revision        an older version of the key: its record (`StoredVersion`)
 ///     0x01 0x03 revision sub                    what write `sub` of `revision` changed: the key
@@ -27,6 +28,7 @@ enum MVCCKeys {
     static let revisionKey = [namespace] + Array("\u{0}mvcc-revision".utf8)
     static let compactedKey = [namespace] + Array("\u{0}mvcc-compacted".utf8)
     static let compactionDueKey = [namespace] + Array("\u{0}mvcc-compaction-due".utf8)
+    static let alarmsKey = [namespace] + Array("\u{0}mvcc-alarms".utf8)
     /// The first index key, and the first history key.
     static let versions: [UInt8] = [namespace, versionTag]
     static let historyStart: [UInt8] = [namespace, historyTag]

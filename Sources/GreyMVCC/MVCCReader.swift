@@ -46,6 +46,14 @@ struct MVCCReader {
         try meta(MVCCKeys.compactionDueKey)
     }
 
+    /// The alarms raised (none before the first).
+    func alarms() throws(MVCCError) -> AlarmSet {
+        let cursor = cursor(MVCCKeys.alarmsKey)
+        guard let pair = try current(cursor), pair.key.elementsEqual(MVCCKeys.alarmsKey) else { return AlarmSet() }
+        guard let alarms = AlarmSet(decoding: [UInt8](pair.value)) else { throw .corrupted("the alarms key holds \(pair.value.count) bytes that do not decode") }
+        return alarms
+    }
+
     private func meta(_ key: [UInt8]) throws(MVCCError) -> Int64? {
         let cursor = cursor(key)
         guard let pair = try current(cursor), pair.key.elementsEqual(key) else { return nil }

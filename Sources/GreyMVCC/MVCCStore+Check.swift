@@ -8,6 +8,8 @@ public struct MVCCCheckReport: Sendable {
     public var compacted: Int64 = 0
     /// A compaction whose unreachable versions are still being removed, if one is.
     public var compactionDue: Int64? = nil
+    /// The alarms raised (NOSPACE stays raised through a backup and a restore, as in etcd).
+    public var alarms = AlarmSet()
 }
 
 extension MVCCStore {
@@ -21,6 +23,7 @@ extension MVCCStore {
         do {
             report.revision = try reader.revision()
             report.compacted = try reader.compacted()
+            report.alarms = try reader.alarms()
         } catch {
             throw .corrupted("\(error)")
         }

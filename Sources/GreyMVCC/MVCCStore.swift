@@ -14,10 +14,10 @@ public final class MVCCStore: @unchecked Sendable {
     // @unchecked Sendable: the data is in RocksDB (thread-safe); `position` is behind a lock.
     static let family = RaftStorage.stateFamily
     let storage: RaftStorage
-    /// The revision and compaction as of the last apply, so an apply does not read them back
-    /// from RocksDB each time (two iterators per batch); nil until read, and after the state
-    /// was replaced under the store (`reload()`).
-    private var position: (revision: Int64, compacted: Int64)?
+    /// The revision, compaction and alarms as of the last apply, so an apply does not read
+    /// them back from RocksDB each time; nil until read, and after the state was replaced
+    /// under the store (`reload()`).
+    private var position: Position?
     /// How far `compactStep` has got with the due compaction's removals.
     private var compactionProgress: CompactionProgress?
     private let positionLock = NSLock()
@@ -39,13 +39,26 @@ public final class MVCCStore: @unchecked Sendable {
         }
     }
 
-    private func currentPosition() throws(StorageError) -> (revision: Int64, compacted: Int64) {
+    private struct Position {
+        var revision: Int64
+        var compacted: Int64
+        var alarms: AlarmSet
+    }
+
+    private func currentPosition() throws(StorageError) -> Position {
         if let known = positionLock.withLock({ position }) { return known }
         do {
-            return (try liveReader.revision(), try liveReader.compacted())
+            // Not remembered here: this may run beside an apply, which sets what it leaves.
+            let reader = liveReader
+            return Position(revision: try reader.revision(), compacted: try reader.compacted(), alarms: try reader.alarms())
         } catch {
             throw .corrupted("\(error)")
         }
+    }
+
+    /// The alarms raised, as of the last apply (any thread).
+    public func alarms() throws(StorageError) -> AlarmSet {
+        try currentPosition().alarms
     }
 
     /// Applies a run of committed commands in one batch with `appliedIndex`; returns each
@@ -53,7 +66,7 @@ public final class MVCCStore: @unchecked Sendable {
     public func apply(_ commands: [MVCCCommand], appliedIndex: LogIndex) throws(StorageError) -> [MVCCOutcome] {
         let batch = storage.stateBatch()
         let start = try currentPosition()
-        let applier = MVCCApplier(batch: batch, revision: start.revision, compacted: start.compacted)
+        let applier = MVCCApplier(batch: batch, revision: start.revision, compacted: start.compacted, alarms: start.alarms)
         var outcomes: [MVCCOutcome] = []
         outcomes.reserveCapacity(commands.count)
         for command in commands { outcomes.append(try applier.apply(command)) }
@@ -64,7 +77,7 @@ public final class MVCCStore: @unchecked Sendable {
             reload()  // unknown whether the write landed
             throw error
         }
-        positionLock.withLock { position = (applier.revision, applier.compacted) }
+        positionLock.withLock { position = Position(revision: applier.revision, compacted: applier.compacted, alarms: applier.alarms) }
         return outcomes
     }
 
@@ -134,7 +147,8 @@ extension MVCCStore {
         let outcome: MVCCOutcome
         do {
             // The reader's own view of the revision: this runs beside applies, on another thread.
-            let applier = MVCCApplier(batch: storage.stateBatch(), revision: try liveReader.revision(), compacted: try liveReader.compacted())
+            // No alarm refuses a read.
+            let applier = MVCCApplier(batch: storage.stateBatch(), revision: try liveReader.revision(), compacted: try liveReader.compacted(), alarms: AlarmSet())
             outcome = try applier.apply(.txn(request))
         } catch let error as MVCCError {
             throw error

@@ -3,8 +3,8 @@ import GreyRPC
 import GreyRaft
 import GreyWire
 
-/// etcd's `etcdserverpb.Maintenance`: Status, Alarm, Defragment, Hash and HashKV answered by
-/// the member asked (as etcd's are); MoveLeader by the leader. Snapshot is not served here:
+/// etcd's `etcdserverpb.Maintenance`: Status, Defragment, Hash and HashKV answered by the
+/// member asked (as etcd's are); Alarm and MoveLeader by the leader. Snapshot is not served here:
 /// `greyctl snapshot create` saves one.
 enum EtcdMaintenanceService {
     /// The etcd API version Grey answers (build metadata names Grey and leaves version
@@ -16,14 +16,29 @@ enum EtcdMaintenanceService {
             let node = try handle.node()
             return await node.etcdStatus()
         }
-        router.register(EtcdMaintenanceMethods.alarm) { request, _ in
+        router.register(EtcdMaintenanceMethods.alarm) { request, context in
             let node = try handle.node()
-            // No alarm is ever raised yet (NOSPACE comes with the space quota): every list is
-            // empty, and disarming one that is not raised changes nothing, as in etcd.
-            guard request.action != .activate else {
-                throw GRPCStatus(.unimplemented, "grey: alarms are raised by the cluster itself, not by clients")
+            if request.action != .get { try NodeServices.requireClusterCertificate(context, node) }
+            if request.action == .activate && request.alarm == .corrupt {
+                // etcd would then refuse every request; Grey's replicas are checked by `greyctl fsck` and HashKV.
+                throw GRPCStatus(.invalidArgument, "grey: CORRUPT is not an alarm a client raises here; compare replicas with HashKV or greyctl fsck")
             }
-            return Etcd.AlarmResponse(header: await node.etcdHeader(), alarms: [])
+            if let answer = try await forwarder.forward(EtcdMaintenanceMethods.alarm, request, from: node, within: NodeServices.remaining(context)) {
+                return answer
+            }
+            if request.action == .get {
+                // As linearizable as etcd's (whose Get goes through its log): the leader, confirmed.
+                _ = try await node.awaitReadable(lease: false)
+                let alarms = try node.store.alarms()
+                return Etcd.AlarmResponse(header: await node.etcdHeader(), alarms: alarms.raised(request.alarm))
+            }
+            let (outcome, _) = try await node.write(.alarm(request))
+            guard case .alarm(var response) = outcome else { throw NodeServices.unexpected(outcome) }
+            if request.action == .deactivate, !response.alarms.isEmpty {
+                node.log("alarm \(request.alarm.name) of member \(request.memberID) disarmed", level: .warning)
+            }
+            response.header = node.etcdHeader(revision: response.header?.revision ?? 0)
+            return response
         }
         router.register(EtcdMaintenanceMethods.defragment) { _, context in
             let node = try handle.node()
@@ -72,14 +87,16 @@ enum EtcdMaintenanceService {
 }
 
 extension GreyNode {
-    /// etcd's Status of this member.
+    /// etcd's Status of this member: its size is the store's, what the space quota counts,
+    /// and its errors the alarms raised (as etcd lists them).
     func etcdStatus() -> Etcd.StatusResponse {
-        let size = Int64(NodeMetrics.directorySize(configuration.dataDirectory))  // one walk of the directory for both fields
+        let size = storage.stateBytes()
+        let alarms = (try? store.alarms().members) ?? []
         return Etcd.StatusResponse(
             header: etcdHeader(), version: EtcdMaintenanceService.version,
             dbSize: size, leader: EtcdMemberID.of(leader: raft.leader),
             raftIndex: raft.commitIndex.rawValue, raftTerm: raft.term.rawValue, raftAppliedIndex: appliedIndex.rawValue,
-            errors: [], dbSizeInUse: size,
+            errors: alarms.map { "memberID:\($0.memberID) alarm:\($0.alarm.name)" }, dbSizeInUse: size,
             isLearner: raft.configuration.learners.contains(configuration.id))
     }
 

@@ -103,6 +103,8 @@ public actor GreyNode {
     /// When the removal under way began, and the steps it has taken (for the log line at its end).
     var storeCompactionStarted: ContinuousClock.Instant?
     var storeCompactionSteps = 0
+    /// The store's size as the space quota last saw it (`checkSpace`).
+    var spaceEstimate = SpaceEstimate()
     /// Where the node reports what an operator cares about: role changes, snapshots, slow
     /// disks (greyd: stderr, through `LineLogHandler`). Every line carries the term and leader.
     let logger: Logger
@@ -283,6 +285,7 @@ public actor GreyNode {
     /// Proposes a write and waits until it is applied; returns its outcome and the header.
     func write(_ command: MVCCCommand) async throws -> (MVCCOutcome, ResponseHeader) {
         try ensureRunning()
+        try checkSpace(for: command)
         // Proposing, registering the waiter and driving the core happen in one step, inside
         // the continuation's body: entering it is a suspension point, where a drain already
         // under way could otherwise take the core's answer before anyone waits for it.

@@ -1,3 +1,4 @@
+import GreyMVCC
 import GreyRPC
 import GreyRaft
 import GreyWire
@@ -44,6 +45,9 @@ public struct NodeConfiguration: Sendable {
     /// new ones are refused with RESOURCE_EXHAUSTED at once instead of queueing without bound
     /// while a quorum is slow or gone. Enough for every stream of 16 full connections.
     public var maxPendingRequests = 16_384
+    /// Writes that would take the store past it are refused and raise NOSPACE (etcd's
+    /// `--quota-backend-bytes`; 2 GiB unless set).
+    public var spaceQuota = SpaceQuota(setting: 0)
     /// When set, JoinCluster and LeaveCluster must present it: only whoever holds the
     /// cluster's secret changes its membership. A joiner presents it too.
     public var joinToken: String?

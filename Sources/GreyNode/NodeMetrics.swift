@@ -28,6 +28,9 @@ public final class NodeMetrics: Sendable {
     private let syncs: DurationHistogram
     private let applies: DurationHistogram
     private let proposalsFailed: Counter
+    private let stateBytes: Gauge
+    private let quotaBytes: Gauge
+    private let noSpace: Gauge
     private let dataDirectory: String
     /// The data directory's size as last measured, and when: a scrape walks the directory at
     /// most once per `sizeRefresh`, however often it is scraped.
@@ -73,6 +76,16 @@ public final class NodeMetrics: Sendable {
             descriptor: Self.describe("grey_apply_seconds", "Time to apply one batch of committed entries to the state machine."), buckets: Self.diskBuckets)
         proposalsFailed = registry.makeCounter(
             descriptor: Self.describe("grey_proposals_failed_total", "Writes proposed on this node that failed: dropped by a leader change, or refused for overload."))
+        stateBytes = registry.makeGauge(descriptor: Self.describe("grey_state_bytes", "Bytes the state machine takes (what the space quota counts): tables and memtables."))
+        quotaBytes = registry.makeGauge(descriptor: Self.describe("grey_quota_backend_bytes", "The space quota (--quota-backend-bytes); 0 when there is none."))
+        noSpace = registry.makeGauge(descriptor: Self.describe("grey_alarm_nospace", "1 while a NOSPACE alarm is raised in the cluster (writes that add data are refused), else 0."))
+    }
+
+    /// The store's size against its quota, and whether NOSPACE is raised.
+    struct StoreFigures {
+        var bytes: Int64
+        var quota: Int64?
+        var noSpace: Bool
     }
 
     func noteSync(_ duration: Duration) { syncs.record(duration) }
@@ -109,8 +122,11 @@ public final class NodeMetrics: Sendable {
         }
     }
 
-    /// Updates the scrape-time gauges from `status` and returns the exposition text.
-    func render(_ status: GetClusterStatusResponse) -> [UInt8] {
+    /// Updates the scrape-time gauges from `status` and `store` and returns the exposition text.
+    func render(_ status: GetClusterStatusResponse, _ store: StoreFigures) -> [UInt8] {
+        stateBytes.set(to: Double(store.bytes))
+        quotaBytes.set(to: Double(store.quota ?? 0))
+        noSpace.set(to: store.noSpace ? 1 : 0)
         term.set(to: Double(status.term))
         logIndex.set(to: Double(status.lastLogIndex))
         commitIndex.set(to: Double(status.commitIndex))

@@ -1,3 +1,4 @@
+import GreyMVCC
 import GreyRPC
 import GreyStorage
 import GreyWire
@@ -24,7 +25,7 @@ public struct NodeSideDoor: HTTPSideDoor {
         case ("GET", "/metrics"):
             guard let node = handle.startedNode else { return SideDoorResponse(status: 503, text: "starting\n") }
             let status = await node.status()
-            let body = await Task.detached { node.metrics.render(status) }.value
+            let body = await Task.detached { node.metrics.render(status, node.storeFigures) }.value
             return SideDoorResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: body)
         case ("GET", "/snapshot"):
             // A backup: the state as applied on this node, streamed (`greyctl snapshot create`).
@@ -74,7 +75,14 @@ public struct NodeSideDoor: HTTPSideDoor {
             guard let body = render(bytes) else { return SideDoorResponse(status: 404, text: "not found\n") }
             return SideDoorResponse(status: 200, text: body)
         case .failure(let status):
-            let code = status.code == GRPCStatus.Code.invalidArgument ? 400 : status.code == GRPCStatus.Code.unavailable ? 503 : 500
+            let code = switch status.code {
+            case .invalidArgument: 400
+            case .unavailable: 503
+            // The space quota: HTTP's own word for it. Overload is the other RESOURCE_EXHAUSTED.
+            case .resourceExhausted where status == MVCCError.noSpace.status: 507
+            case .resourceExhausted: 429
+            default: 500
+            }
             return SideDoorResponse(status: code, text: status.message + "\n")
         }
     }

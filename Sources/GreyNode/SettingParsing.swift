@@ -33,4 +33,16 @@ public enum SettingParsing {
         guard let value, value.isFinite, value >= 0, value <= 1 else { return nil }
         return value
     }
+
+    /// A size in bytes: a whole number as etcd takes it (`8589934592`; 0 and negative numbers
+    /// keep their etcd meanings), or with a binary unit (`512MiB`, `8GiB`, `64KiB`); nil otherwise.
+    public static func bytes(_ text: String) -> Int64? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        for (unit, scale) in [("KiB", Int64(1) << 10), ("MiB", Int64(1) << 20), ("GiB", Int64(1) << 30)] where trimmed.hasSuffix(unit) {
+            guard let number = Int64(trimmed.dropLast(unit.count)), number >= 0 else { return nil }
+            let (product, overflow) = number.multipliedReportingOverflow(by: scale)
+            return overflow ? nil : product
+        }
+        return Int64(trimmed)
+    }
 }

@@ -32,6 +32,15 @@ extension RaftStorage {
 }
 
 extension RaftStorage {
+    /// The bytes the state machine takes: its tables on disk and its memtables (what etcd's
+    /// backend size is to its space quota; the Raft log is not counted, as etcd's WAL is not).
+    /// Old versions and deleted keys count until compaction and `defragment()` remove them.
+    public func stateBytes() -> Int64 {
+        let tables = database.property(Self.stateFamily, "rocksdb.total-sst-files-size") ?? 0
+        let memory = database.property(Self.stateFamily, "rocksdb.size-all-mem-tables") ?? 0
+        return Int64(tables + memory)
+    }
+
     /// Compacts every column family fully (RocksDB rewrites its tables without what was
     /// deleted or overwritten): etcd's Defragment. Blocking, and long on a big store.
     public func defragment() {

@@ -109,6 +109,13 @@ public final class RocksDB: @unchecked Sendable {
         return nil
     }
 
+    /// An integer property of one column family (`rocksdb.total-sst-files-size`, ...); nil
+    /// when RocksDB has no such property. Read from RocksDB's memory: no disk access.
+    public func property(_ family: String, _ name: String) -> UInt64? {
+        var value: UInt64 = 0
+        return rocksdb_property_int_cf(database, self.family(family), name, &value) == 0 ? value : nil
+    }
+
     /// Turns off RocksDB's per-thread perf counters on the calling thread. They are on by
     /// default (`kEnableCount`) and every key comparison in a memtable insert or a seek bumps
     /// one in thread-local storage, which from a shared library is a `__tls_get_addr` call:

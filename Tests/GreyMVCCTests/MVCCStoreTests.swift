@@ -310,6 +310,68 @@ struct MVCCStoreTests {
         }
     }
 
+    @Test("NOSPACE: raised through the log, it refuses puts and txns that put, lets reads, deletes and compactions through, takes no revision, survives a reopen, and disarming ends it")
+    func noSpaceAlarm() throws {
+        let h = try Harness()
+        try h.put("a", "1")
+        let raise = Etcd.AlarmRequest(action: .activate, memberID: 7, alarm: .noSpace)
+        guard case .alarm(let raised) = try h.apply([.alarm(raise)])[0] else { Issue.record("the raise was refused"); return }
+        #expect(raised.alarms == [Etcd.AlarmMember(memberID: 7, alarm: .noSpace)])
+        #expect(try h.store.revision() == 2, "raising an alarm takes no revision")
+        #expect(try h.store.alarms().noSpace)
+
+        let putInTxn = Etcd.TxnRequest(success: [.put(Etcd.PutRequest(key: Self.bytes("b"), value: Self.bytes("2")))])
+        let deleteInTxn = Etcd.TxnRequest(failure: [.deleteRange(Etcd.DeleteRangeRequest(key: Self.bytes("zz")))])
+        let outcomes = try h.apply([
+            .put(Etcd.PutRequest(key: Self.bytes("b"), value: Self.bytes("2"))),
+            .txn(putInTxn),
+            .txn(deleteInTxn),
+            .deleteRange(Etcd.DeleteRangeRequest(key: Self.bytes("a"))),
+            .compact(Etcd.CompactionRequest(revision: 2)),
+        ])
+        guard case .refused(.noSpace) = outcomes[0], case .refused(.noSpace) = outcomes[1] else { Issue.record("writes went through: \(outcomes)"); return }
+        guard case .txn = outcomes[2], case .deleteRange(let deleted) = outcomes[3], case .compact = outcomes[4] else { Issue.record("\(outcomes)"); return }
+        #expect(deleted.deleted == 1 && deleted.header?.revision == 3)
+        #expect(try h.store.range(Etcd.RangeRequest(key: Self.bytes("b"))).kvs.isEmpty, "nothing of a refused put was written")
+        #expect(MVCCError.noSpace.status.code == .resourceExhausted && MVCCError.noSpace.status.message == "etcdserver: mvcc: database space exceeded")
+
+        // A reopen (the state on disk) still has it, and another member's raise joins it.
+        let copy = h.directory + "-copy"
+        try? FileManager.default.removeItem(atPath: copy)
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        try FileManager.default.copyItem(atPath: h.directory, toPath: copy)
+        #expect(try MVCCStore(storage: try RaftStorage(existingDirectory: copy)).alarms().members == [Etcd.AlarmMember(memberID: 7, alarm: .noSpace)])
+        #expect(try MVCCStore(storage: try RaftStorage(existingDirectory: copy)).check().alarms.noSpace, "fsck reports it")
+
+        _ = try h.apply([.alarm(Etcd.AlarmRequest(action: .activate, memberID: 3, alarm: .noSpace))])
+        #expect(try h.store.alarms().members.map(\.memberID) == [3, 7])
+        // Disarming one that is not raised answers nothing; disarming both ends the refusals.
+        guard case .alarm(let none) = try h.apply([.alarm(Etcd.AlarmRequest(action: .deactivate, memberID: 9, alarm: .noSpace))])[0] else { return }
+        #expect(none.alarms.isEmpty)
+        _ = try h.apply([.alarm(Etcd.AlarmRequest(action: .deactivate, memberID: 7, alarm: .noSpace))])
+        guard case .refused(.noSpace) = try h.apply([.put(Etcd.PutRequest(key: Self.bytes("b"), value: Self.bytes("2")))])[0] else {
+            Issue.record("one member's alarm still stands: writes must still be refused"); return
+        }
+        _ = try h.apply([.alarm(Etcd.AlarmRequest(action: .deactivate, memberID: 3, alarm: .noSpace))])
+        #expect(try h.store.alarms().members.isEmpty)
+        let put = try h.put("b", "2")
+        #expect(put.header?.revision == 4)
+    }
+
+    @Test("the space quota: 0 is etcd's 2 GiB, negative is none; a command that adds nothing is always admitted; a txn costs its larger branch")
+    func spaceQuota() {
+        #expect(SpaceQuota(setting: 0).limit == 2 << 30 && SpaceQuota(setting: -1).limit == nil && SpaceQuota(setting: 4096).limit == 4096)
+        let quota = SpaceQuota(setting: 1000)
+        let put = MVCCCommand.put(Etcd.PutRequest(key: Self.bytes("k"), value: [UInt8](repeating: 1, count: 100)))
+        #expect(quota.admits(put, size: 800) && !quota.admits(put, size: 900))
+        #expect(quota.admits(.deleteRange(Etcd.DeleteRangeRequest(key: Self.bytes("k"))), size: 5000))
+        let txn = Etcd.TxnRequest(
+            success: [.put(Etcd.PutRequest(key: Self.bytes("a"), value: [UInt8](repeating: 1, count: 10)))],
+            failure: [.put(Etcd.PutRequest(key: Self.bytes("b"), value: [UInt8](repeating: 1, count: 300)))])
+        #expect(MVCCCommand.txn(txn).addedBytes == 1 + 300 + 64)
+        #expect(SpaceQuota(setting: -1).admits(put, size: .max - 1000))
+    }
+
     @Test("txn rules: too many operations, empty keys, the same key written twice in a branch")
     func requestRules() throws {
         func put(_ key: String) -> Etcd.RequestOp { .put(Etcd.PutRequest(key: Self.bytes(key), value: Self.bytes("v"))) }
@@ -396,7 +458,7 @@ struct MVCCStoreTests {
                     let holds = state[request.compare[0].key] != nil
                     guard case .put(let chosen) = (holds ? request.success : request.failure)[0] else { continue }
                     put(chosen.key, chosen.value)
-                case .compact: break
+                case .compact, .alarm: break
                 }
                 if wrote {
                     revision += 1

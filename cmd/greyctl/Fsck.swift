@@ -3,6 +3,7 @@ import Foundation
 import GreyMVCC
 import GreyRaft
 import GreyStorage
+import GreyWire
 
 /// `greyctl fsck --data-dir D`: checks a stopped node's data directory — RocksDB's own
 /// checksums, log continuity, hard state against the log, applied ≤ commit, and the MVCC store
@@ -34,6 +35,7 @@ struct Fsck: AsyncParsableCommand {
                     "snapshot_index": state.snapshot?.index.rawValue ?? 0, "restored_not_started": restored,
                     "revision": store.revision, "compact_revision": store.compacted, "keys": store.keys, "versions": store.versions,
                     "compaction_due": store.compactionDue ?? 0,
+                    "alarms": store.alarms.members.map { "memberID:\($0.memberID) alarm:\($0.alarm.name)" },
                 ])
             } else {
                 if restored {
@@ -41,7 +43,8 @@ struct Fsck: AsyncParsableCommand {
                     return
                 }
                 print("ok: node \(node), term \(state.hardState.term.rawValue), log \(first)...\(last) (\(state.entries.count) entries), commit \(state.hardState.commit.rawValue), applied \(state.appliedIndex.rawValue); store at revision \(store.revision) (compacted through \(store.compacted)): \(store.keys) keys, \(store.versions) versions"
-                    + (store.compactionDue.map { "; the versions compaction \($0) made unreachable are still being removed (greyd goes on with it when it starts)" } ?? ""))
+                    + (store.compactionDue.map { "; the versions compaction \($0) made unreachable are still being removed (greyd goes on with it when it starts)" } ?? "")
+                    + store.alarms.members.map { "; alarm \($0.alarm.name) raised by member \($0.memberID)" }.joined())
             }
         }
     }

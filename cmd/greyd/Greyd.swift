@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import GreyMVCC
 import GreyNode
 import GreyRPC
 import GreyRaft
@@ -29,6 +30,7 @@ struct Greyd: AsyncParsableCommand {
     @Option(name: .customLong("heartbeat-interval"), help: "Leader heartbeat interval (GREY_HEARTBEAT_INTERVAL, default 50ms).") var heartbeatInterval: String?
     @Option(name: .customLong("max-clock-drift"), help: "The most two nodes' clocks may differ in rate, as 5% or 0.05; leader leases are shortened by it (GREY_MAX_CLOCK_DRIFT, default 5%).") var maxClockDrift: String?
     @Option(name: .customLong("snapshot-entries"), help: "Compact the log every this many applied entries (GREY_SNAPSHOT_ENTRIES, default 10000).") var snapshotEntries: String?
+    @Option(name: .customLong("quota-backend-bytes"), help: "Raise the NOSPACE alarm and refuse writes once the store would pass this size: bytes, or with KiB/MiB/GiB; 0 is 2GiB, negative is none (GREY_QUOTA_BACKEND_BYTES, default 0, as etcd's).") var quotaBackendBytes: String?
     @Option(name: .customLong("join-token"), help: "A shared secret: JoinCluster and LeaveCluster must present it, and --join sends it (GREY_JOIN_TOKEN).") var joinToken: String?
     @Option(name: .customLong("tls-cert"), help: "This node's certificate (PEM), for TLS on its port and to its peers (GREY_TLS_CERT; with --tls-key and --tls-ca).") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "The certificate's private key (PEM) (GREY_TLS_KEY).") var tlsKey: String?
@@ -80,6 +82,10 @@ struct Greyd: AsyncParsableCommand {
         guard let compactEvery = UInt64(setting(snapshotEntries, "GREY_SNAPSHOT_ENTRIES") ?? "10000"), compactEvery >= 2 else {
             fail("GREY_SNAPSHOT_ENTRIES must be an integer of at least 2")
         }
+        let quotaText = setting(quotaBackendBytes, "GREY_QUOTA_BACKEND_BYTES") ?? "0"
+        guard let quota = SettingParsing.bytes(quotaText) else {
+            fail("GREY_QUOTA_BACKEND_BYTES must be a number of bytes, like 8589934592 or 8GiB, not '\(quotaText)'")
+        }
         let seedText = setting(seed, "GREY_SEED")
         guard seedText == nil || UInt64(seedText!) != nil else { fail("GREY_SEED must be a non-negative integer") }
         let seedValue = seedText.flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
@@ -103,6 +109,7 @@ struct Greyd: AsyncParsableCommand {
         nodeConfiguration.heartbeatInterval = heartbeat
         nodeConfiguration.snapshotEntries = compactEvery
         nodeConfiguration.maxClockDrift = drift
+        nodeConfiguration.spaceQuota = SpaceQuota(setting: quota)
         nodeConfiguration.joinToken = setting(joinToken, "GREY_JOIN_TOKEN")
         // Client connections on threads of their own, Raft's loop apart (see clientLoops).
         nodeConfiguration.clientLoops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount - 1))

@@ -4,7 +4,18 @@ import GreyProto
 
 extension Etcd {
     /// `etcdserverpb.AlarmType`.
-    public enum AlarmType: UInt32, Sendable { case none = 0, noSpace = 1, corrupt = 2 }
+    public enum AlarmType: UInt32, Sendable {
+        case none = 0, noSpace = 1, corrupt = 2
+
+        /// The name etcd prints (`etcdctl alarm list`: "memberID:… alarm:NOSPACE").
+        public var name: String {
+            switch self {
+            case .none: "NONE"
+            case .noSpace: "NOSPACE"
+            case .corrupt: "CORRUPT"
+            }
+        }
+    }
     /// `etcdserverpb.AlarmRequest.AlarmAction`.
     public enum AlarmAction: UInt32, Sendable { case get = 0, activate = 1, deactivate = 2 }
 
