@@ -32,7 +32,7 @@ extension GreyNode {
             do {
                 try await self.onStorage { try storage.compact(through: metadata) }
             } catch {
-                fatalError("\(self.configuration.id): cannot compact the log: \(error)")
+                self.storageFailed("compact the log", error)
             }
             self.compactionDone()
         }
@@ -183,7 +183,7 @@ extension GreyNode {
                 try store.adoptLegacyState()  // a snapshot from a node still on the old state machine
             }
         } catch {
-            fatalError("\(configuration.id): cannot install the snapshot at \(metadata.index): \(error)")
+            storageFailed("install the snapshot at \(metadata.index)", error)
         }
         receivedSnapshots[metadata.index] = nil
         unlink(received.path)

@@ -33,7 +33,7 @@ extension GreyNode {
                 storeCompactionSteps = 0
             }
         } catch {
-            fatalError("\(configuration.id): cannot remove what a compaction made unreachable: \(error)")
+            storageFailed("remove what a compaction made unreachable", error)
         }
     }
 

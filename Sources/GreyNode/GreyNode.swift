@@ -154,6 +154,23 @@ public actor GreyNode {
         logger.log(level: level, "\(message)", metadata: ["term": "\(state.term)", "leader": state.leader.map { "\($0)" } ?? "none"])
     }
 
+    /// Stops the node for good after its storage failed: a node that cannot write its log
+    /// must not go on acknowledging anything, and one whose state machine missed a write must
+    /// not answer from it. What it had not written was never acknowledged (a write is answered
+    /// only after its synced write returns), and a restart replays the log from what is on
+    /// disk; a torn last record is dropped (`RocksDB` opens with point-in-time recovery).
+    /// Carrying on instead would mean holding the core's every step until the disk has room,
+    /// with RocksDB refusing writes in its error state meanwhile: the rest of the cluster does
+    /// better without this node, and a restart once there is room is the same recovery.
+    nonisolated func storageFailed(_ what: String, _ error: any Error) -> Never {
+        let reason = "\(error)"
+        let full = reason.contains("No space left on device")
+        let line = "cannot \(what): \(reason); stopping, having acknowledged nothing it could not write"
+            + (full ? ". The disk of \(configuration.dataDirectory) is full: free space and start the node again" : "")
+        log(line, level: .critical)
+        configuration.onStorageFailure(line)
+    }
+
     /// Starts the timer: on the node's own loop, so a tick costs no thread switch. It only
     /// makes sure ticks are delivered while nothing else happens; any input delivers the ticks
     /// due before it is handled (`ClockedRaftNode`).
@@ -541,7 +558,7 @@ public actor GreyNode {
             do {
                 noteWrite(try await onLoop { try Self.write(ready, to: storage) }, of: ready)
             } catch {
-                fatalError("\(configuration.id): cannot persist the Raft log: \(error)")
+                storageFailed("persist the Raft log", error)
             }
             persisted(ready)
         } else {
@@ -557,8 +574,7 @@ public actor GreyNode {
         do {
             noteWrite(try Self.write(ready, to: storage), of: ready)
         } catch {
-            // A node that cannot write its log must not go on acknowledging anything.
-            fatalError("\(configuration.id): cannot persist the Raft log: \(error)")
+            storageFailed("persist the Raft log", error)
         }
         persisted(ready)
     }
@@ -645,7 +661,7 @@ public actor GreyNode {
             outcomes = try Self.applyBatch(entries, to: store)
             metrics.noteApply(ContinuousClock.now - started)
         } catch {
-            fatalError("\(configuration.id): cannot apply to the state machine: \(error)")
+            storageFailed("apply to the state machine", error)
         }
         appliedIndex = entries.last!.index
         for entry in entries {

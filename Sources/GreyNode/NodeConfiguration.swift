@@ -54,6 +54,10 @@ public struct NodeConfiguration: Sendable {
     /// TLS on the port and to peers; with it, Raft and membership calls must come with a
     /// certificate from the cluster CA. nil: cleartext (h2c).
     public var tls: NodeTLS?
+    /// What the node does when its storage fails (a full disk, an I/O error), after logging
+    /// the reason: it must not go on acknowledging anything it could not write, so it stops.
+    /// greyd leaves the process (`ProcessExit`); in-process nodes trap, as before.
+    public var onStorageFailure: @Sendable (String) -> Never = { fatalError($0) }
     /// Links cut on purpose (in-process demo clusters); nil in greyd.
     public var linkFaults: (any LinkFaults)?
 

@@ -37,6 +37,13 @@ public final class RocksDB: @unchecked Sendable {
         // Damage in the middle of the WAL would also end the replay there: that is media
         // corruption, not a crash, and is what `greyctl fsck` and the block checksums are for.
         rocksdb_options_set_wal_recovery_mode(options, Int32(rocksdb_point_in_time_recovery))
+        // RocksDB's own info log (the LOG file) gets its header and nothing more. Debian's
+        // librocksdb is built with assertions on, and a file writer that failed once aborts the
+        // process on its next write: on a full disk, the LOG's first failed line was followed
+        // by the next one (RocksDB's no-space recovery thread logs as it starts) and a SIGABRT,
+        // where greyd means to stop with one clear line. What an operator needs is in greyd's
+        // own log; `greyctl fsck` checks the data.
+        rocksdb_options_set_info_log_level(options, 5)  // HEADER_LEVEL
         let names = ["default"] + columnFamilies
         let perFamily = names.map { _ in rocksdb_options_create()! }
         var handles = [OpaquePointer?](repeating: nil, count: names.count)

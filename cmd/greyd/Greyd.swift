@@ -110,6 +110,9 @@ struct Greyd: AsyncParsableCommand {
         nodeConfiguration.snapshotEntries = compactEvery
         nodeConfiguration.maxClockDrift = drift
         nodeConfiguration.spaceQuota = SpaceQuota(setting: quota)
+        // The node has logged why; leave without a crash trace (EX_IOERR: systemd and
+        // Kubernetes restart it, and it starts again once the disk has room).
+        nodeConfiguration.onStorageFailure = { _ in ProcessExit.afterStorageFailure() }
         nodeConfiguration.joinToken = setting(joinToken, "GREY_JOIN_TOKEN")
         // Client connections on threads of their own, Raft's loop apart (see clientLoops).
         nodeConfiguration.clientLoops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount - 1))
@@ -136,7 +139,8 @@ struct Greyd: AsyncParsableCommand {
             storage = try RaftStorage(directory: directory, nodeID: NodeID(id))
             ProcessExit.storage.withLockedValue { $0 = storage }
         } catch {
-            fail("\(error)")
+            let full = "\(error)".contains("No space left on device")
+            fail("\(error)" + (full ? "; the disk of \(directory) is full: free space and start again (nothing was lost)" : ""))
         }
         let handle = NodeHandle(id: NodeID(id))
         let router = NodeServices.router(for: handle)

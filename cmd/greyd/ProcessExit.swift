@@ -16,4 +16,12 @@ enum ProcessExit {
         storage.withLockedValue { $0 }?.prepareForExit()
         _exit(code)
     }
+
+    /// Leaves after the storage failed, touching the database no more: a RocksDB file writer
+    /// that failed aborts the process on its next write (Debian builds RocksDB with
+    /// assertions), and syncing the WAL would be one. Nothing is lost: what was acknowledged
+    /// was synced, and a restart replays the log over what the applies left.
+    static func afterStorageFailure() -> Never {
+        _exit(74)  // EX_IOERR
+    }
 }
