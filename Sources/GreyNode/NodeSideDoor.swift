@@ -8,13 +8,21 @@ import GreyWire
 public struct NodeSideDoor: HTTPSideDoor {
     let handle: NodeHandle
     let router: GRPCRouter
+    /// Whether /health and /metrics answer callers without a certificate when the router
+    /// requires one for everything else (probes and Prometheus often hold none).
+    let publicHealthAndMetrics: Bool
 
-    public init(handle: NodeHandle, router: GRPCRouter) {
+    public init(handle: NodeHandle, router: GRPCRouter, publicHealthAndMetrics: Bool = true) {
         self.handle = handle
         self.router = router
+        self.publicHealthAndMetrics = publicHealthAndMetrics
     }
 
     public func handle(_ request: SideDoorRequest) async -> SideDoorResponse {
+        let open = publicHealthAndMetrics && request.method == "GET" && (request.path == "/health" || request.path == "/metrics")
+        if router.requireCertificate && !request.peerCertified && !open {
+            return SideDoorResponse(status: 401, text: GRPCRouter.certificateRequired(request.path).message + "\n")
+        }
         switch (request.method, request.path) {
         case ("GET", "/health"):
             guard let node = handle.startedNode else { return SideDoorResponse(status: 503, text: "starting\n") }
@@ -50,7 +58,7 @@ public struct NodeSideDoor: HTTPSideDoor {
             guard let (key, value) = Self.parsePut(request.body) else {
                 return SideDoorResponse(status: 400, text: "body must be {\"key\":\"..\",\"value\":\"..\"}\n")
             }
-            return await call(KVMethods.put.path, PutRequest(key: Array(key.utf8), value: Array(value.utf8)).encoded()) { _ in "{\"ok\":true}\n" }
+            return await call(KVMethods.put.path, PutRequest(key: Array(key.utf8), value: Array(value.utf8)).encoded(), peerCertified: request.peerCertified) { _ in "{\"ok\":true}\n" }
         case ("GET", "/get"):
             guard let key = request.query["key"], !key.isEmpty else { return SideDoorResponse(status: 400, text: "missing key\n") }
             let consistency: ReadConsistency = switch request.query["consistency"] {
@@ -58,7 +66,7 @@ public struct NodeSideDoor: HTTPSideDoor {
             case "lease": .lease
             default: .linearizable
             }
-            return await call(KVMethods.get.path, GetRequest(key: Array(key.utf8), consistency: consistency).encoded()) { bytes in
+            return await call(KVMethods.get.path, GetRequest(key: Array(key.utf8), consistency: consistency).encoded(), peerCertified: request.peerCertified) { bytes in
                 guard let response = try? GetResponse(decoding: bytes), response.found else { return nil }
                 return String(decoding: response.value, as: UTF8.self)
             }
@@ -68,15 +76,16 @@ public struct NodeSideDoor: HTTPSideDoor {
     }
 
     /// Runs a KV method through the same handler gRPC clients reach.
-    private func call(_ path: String, _ request: [UInt8], render: ([UInt8]) -> String?) async -> SideDoorResponse {
+    private func call(_ path: String, _ request: [UInt8], peerCertified: Bool, render: ([UInt8]) -> String?) async -> SideDoorResponse {
         guard let handler = router.handler(for: path) else { return SideDoorResponse(status: 500, text: "no handler\n") }
-        switch await handler(request, GRPCCallContext(path: path, deadline: nil, remoteAddress: nil)) {
+        switch await handler(request, GRPCCallContext(path: path, deadline: nil, remoteAddress: nil, peerCertified: peerCertified)) {
         case .success(let bytes):
             guard let body = render(bytes) else { return SideDoorResponse(status: 404, text: "not found\n") }
             return SideDoorResponse(status: 200, text: body)
         case .failure(let status):
             let code = switch status.code {
             case .invalidArgument: 400
+            case .unauthenticated: 401
             case .unavailable: 503
             // The space quota: HTTP's own word for it. Overload is the other RESOURCE_EXHAUSTED.
             case .resourceExhausted where status == MVCCError.noSpace.status: 507

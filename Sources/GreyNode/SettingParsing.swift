@@ -45,4 +45,13 @@ public enum SettingParsing {
         }
         return Int64(trimmed)
     }
+
+    /// A switch: true/false, yes/no, on/off or 1/0 (YAML's booleans arrive as text); nil otherwise.
+    public static func bool(_ text: String) -> Bool? {
+        switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "true", "yes", "on", "1": true
+        case "false", "no", "off", "0": false
+        default: nil
+        }
+    }
 }

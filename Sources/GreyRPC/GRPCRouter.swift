@@ -36,6 +36,9 @@ public typealias GRPCUnaryHandler = @Sendable ([UInt8], GRPCCallContext) async -
 /// Maps method paths to handlers. Built once before the server starts, then read-only.
 public struct GRPCRouter: Sendable {
     private var handlers: [String: GRPCUnaryHandler] = [:]
+    /// Every call must come with a certificate from the server's CA (`--client-cert-auth`):
+    /// without one it is refused UNAUTHENTICATED before its handler runs.
+    public var requireCertificate = false
 
     public init() {}
 
@@ -74,6 +77,16 @@ public struct GRPCRouter: Sendable {
 
     /// The handler for `path`, if any.
     public func handler(for path: String) -> GRPCUnaryHandler? {
-        handlers[path]
+        guard let handler = handlers[path] else { return nil }
+        guard requireCertificate else { return handler }
+        return { bytes, context in
+            guard context.peerCertified else { return .failure(Self.certificateRequired(path)) }
+            return await handler(bytes, context)
+        }
+    }
+
+    /// The refusal of a call without a client certificate where one is required.
+    public static func certificateRequired(_ path: String) -> GRPCStatus {
+        GRPCStatus(.unauthenticated, "\(path) needs a client certificate from the cluster CA (the cluster runs with --client-cert-auth)")
     }
 }

@@ -9,6 +9,16 @@ public struct SideDoorRequest: Sendable {
     /// Query parameters, percent-decoded; a repeated name keeps its last value.
     public var query: [String: String]
     public var body: [UInt8]
+    /// Whether the caller presented a TLS certificate that chains to the server's CA.
+    public var peerCertified: Bool
+
+    public init(method: String, path: String, query: [String: String] = [:], body: [UInt8] = [], peerCertified: Bool = false) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.body = body
+        self.peerCertified = peerCertified
+    }
 }
 
 /// The answer to a `SideDoorRequest`.
@@ -82,7 +92,7 @@ final class HTTPSideDoorHandler: ChannelInboundHandler {
             }
             let request = SideDoorRequest(
                 method: head.method.rawValue, path: String(head.uri.split(separator: "?", maxSplits: 1).first ?? ""),
-                query: Self.parseQuery(head.uri), body: body)
+                query: Self.parseQuery(head.uri), body: body, peerCertified: TLS.peerCertified(context.channel))
             let sideDoor = self.sideDoor
             let this = NIOLoopBound(self, eventLoop: context.eventLoop)
             let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)

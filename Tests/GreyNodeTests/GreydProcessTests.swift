@@ -518,6 +518,8 @@ struct GreydSettingsTests {
         (["--node-id", "0xffffffffffffffff"], "greyd: GREY_NODE_ID 0xffffffffffffffff is reserved: etcd's API shows node 0 by that id"),
         (["--log-level", "loud"], "greyd: GREY_LOG_LEVEL must be debug, info, warning or error, not 'loud'"),
         (["--log-format", "xml"], "greyd: GREY_LOG_FORMAT must be text or json, not 'xml'"),
+        (["--client-cert-auth"], "greyd: --client-cert-auth needs TLS: give --tls-cert, --tls-key and --tls-ca (the CA whose certificates clients must present)"),
+        (["--public-metrics", "maybe"], "greyd: GREY_PUBLIC_METRICS must be true or false"),
         (["--quota-backend-bytes", "lots"], "greyd: GREY_QUOTA_BACKEND_BYTES must be a number of bytes, like 8589934592 or 8GiB, not 'lots'"),
     ])
     func refusals(arguments: [String], message: String) throws {

@@ -136,4 +136,74 @@ extension GreydProcessTests {
         let missing = try await runProcess("env", settings.map { "\($0)=\($1)" } + ["timeout", "20", greyd, "--listen", "127.0.0.1:29999", "--data-dir", data])
         #expect(missing.status != 0 && missing.output.contains("cannot use key file \(scratch.appendingPathComponent("missing.key").path)"), "\(missing.output)")
     }
+
+    @Test("--client-cert-auth: every client call needs a cluster certificate — grey.v1, etcd's API, the side door — while /health and /metrics stay open unless closed")
+    func clientCertificateAuth() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("grey-tls-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let (certs, rogue) = try await Self.makeCertificates(in: scratch)
+        let ca = certs.appendingPathComponent("ca.pem").path
+        let cert = certs.appendingPathComponent("operator.pem").path
+        let key = certs.appendingPathComponent("operator.key").path
+        var settings = Self.tlsSettings(certs)
+        settings["GREY_CLIENT_CERT_AUTH"] = "true"
+        let cluster = try GreydCluster(count: 3, settings: settings)
+        defer { cluster.stopAll() }
+        cluster.clientTLS = try TLS.clientContext(ca: ca, certificate: cert, key: key)  // the test's own calls hold one
+        let leader = try await cluster.waitForLeader(within: .seconds(20))
+        let follower = (leader + 1) % 3
+        let greyctl = FsckTests.greyctl.path
+        let endpoint = cluster.address(follower)
+        let refusal = "needs a client certificate from the cluster CA"
+
+        // grey.v1 through greyctl: refused without a certificate, served with one (through a
+        // follower: the forwarded call presents the node's own).
+        let bare = try await runProcess(greyctl, ["kv", "put", "k", "v", "--cacert", ca, "--endpoints", endpoint])
+        #expect(bare.status == 1 && bare.output.contains("/grey.v1.KV/Put \(refusal)"), "\(bare.output)")
+        let put = try await runProcess(greyctl, ["kv", "put", "k", "v", "--cacert", ca, "--cert", cert, "--key", key, "--endpoints", endpoint])
+        #expect(put.status == 0, "\(put.output)")
+        let status = try await runProcess(greyctl, ["cluster", "status", "--cacert", ca, "--endpoints", endpoint])
+        #expect(status.status != 0, "cluster status without a certificate: \(status.output)")
+
+        // etcd's API through the stock etcdctl.
+        let etcdctl = ["ETCDCTL_API=3", "etcdctl", "--endpoints=\(endpoint)", "--cacert=\(ca)", "--command-timeout=10s"]
+        let etcdBare = try await runProcess("env", etcdctl + ["get", "k"])
+        #expect(etcdBare.status != 0 && etcdBare.output.contains(refusal), "\(etcdBare.output)")
+        let etcdGet = try await runProcess("env", etcdctl + ["--cert=\(cert)", "--key=\(key)", "get", "k", "--print-value-only"])
+        #expect(etcdGet.status == 0 && etcdGet.output.trimmingCharacters(in: .whitespacesAndNewlines) == "v", "\(etcdGet.output)")
+        let members = try await runProcess("env", etcdctl + ["member", "list"])
+        #expect(members.status != 0 && members.output.contains(refusal), "\(members.output)")
+
+        // The side door: /put, /get, /status and /snapshot need one; /health and /metrics do not.
+        func curl(_ path: String, _ extra: [String] = []) async throws -> String {
+            try await runProcess("curl", ["-s", "-w", " %{http_code}", "--cacert", ca] + extra + ["https://\(endpoint)\(path)"]).output
+        }
+        let withCert = ["--cert", cert, "--key", key]
+        #expect(try await curl("/put", ["-XPOST", "-d", #"{"key":"door","value":"1"}"#]).hasSuffix(" 401"))
+        #expect(try await curl("/put", ["-XPOST", "-d", #"{"key":"door","value":"1"}"#] + withCert).hasSuffix(" 200"))
+        let unread = try await curl("/get?key=door")
+        #expect(unread.hasSuffix(" 401") && unread.contains(refusal) && !unread.contains("1 401"), "\(unread)")
+        #expect(try await curl("/get?key=door", withCert) == "1 200")
+        #expect(try await curl("/status").hasSuffix(" 401"))
+        #expect(try await curl("/snapshot").hasSuffix(" 401"))
+        #expect(try await curl("/health") == "ok\n 200")
+        #expect(try await curl("/metrics").hasSuffix(" 200"))
+        // A certificate from another CA does not even get through the handshake.
+        let roguePut = try await curl("/put", ["-XPOST", "-d", #"{"key":"door","value":"2"}"#, "--cert", rogue.appendingPathComponent("node.pem").path, "--key", rogue.appendingPathComponent("node.key").path])
+        #expect(roguePut.hasSuffix(" 000"), "\(roguePut)")
+
+        // GREY_PUBLIC_METRICS=false closes /health and /metrics too.
+        var closed = settings
+        closed["GREY_PUBLIC_METRICS"] = "false"
+        let single = try GreydCluster(count: 1, settings: closed)
+        defer { single.stopAll() }
+        single.clientTLS = cluster.clientTLS
+        _ = try await single.waitForLeader(within: .seconds(20))
+        for path in ["/health", "/metrics"] {
+            let answer = try await runProcess("curl", ["-s", "-w", " %{http_code}", "--cacert", ca, "https://\(single.address(0))\(path)"]).output
+            #expect(answer.hasSuffix(" 401"), "\(path): \(answer)")
+            let allowed = try await runProcess("curl", ["-s", "-w", " %{http_code}", "--cacert", ca] + withCert + ["https://\(single.address(0))\(path)"]).output
+            #expect(allowed.hasSuffix(" 200"), "\(path) with a certificate: \(allowed)")
+        }
+    }
 }

@@ -11,6 +11,7 @@ struct ConfigFile {
         "log_level": "GREY_LOG_LEVEL", "log_format": "GREY_LOG_FORMAT", "seed": "GREY_SEED", "snapshot_entries": "GREY_SNAPSHOT_ENTRIES",
         "join_token": "GREY_JOIN_TOKEN", "tls_cert": "GREY_TLS_CERT", "tls_key": "GREY_TLS_KEY", "tls_ca": "GREY_TLS_CA",
         "max_clock_drift": "GREY_MAX_CLOCK_DRIFT", "quota_backend_bytes": "GREY_QUOTA_BACKEND_BYTES",
+        "client_cert_auth": "GREY_CLIENT_CERT_AUTH", "public_metrics": "GREY_PUBLIC_METRICS",
     ]
 
     /// The file's settings keyed by the environment variable each stands for.

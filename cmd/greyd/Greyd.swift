@@ -35,6 +35,8 @@ struct Greyd: AsyncParsableCommand {
     @Option(name: .customLong("tls-cert"), help: "This node's certificate (PEM), for TLS on its port and to its peers (GREY_TLS_CERT; with --tls-key and --tls-ca).") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "The certificate's private key (PEM) (GREY_TLS_KEY).") var tlsKey: String?
     @Option(name: .customLong("tls-ca"), help: "The cluster CA (PEM): peers and operators must hold a certificate it signed to vote, append or change the membership (GREY_TLS_CA).") var tlsCA: String?
+    @Flag(name: .customLong("client-cert-auth"), help: "Every client call (KV, etcd's API, the side door's /put, /get, /status, /snapshot) needs a certificate from the cluster CA, as etcd's flag (GREY_CLIENT_CERT_AUTH=true; needs TLS).") var clientCertAuth = false
+    @Option(name: .customLong("public-metrics"), help: ArgumentHelp("With --client-cert-auth, whether /health and /metrics still answer callers without a certificate (probes, Prometheus): true or false (GREY_PUBLIC_METRICS, default true).", valueName: "bool")) var publicMetrics: String?
     @Option(name: .long, help: "Seed for election timers, for reproducible tests (GREY_SEED, default random).") var seed: String?
     @Option(name: .customLong("log-level"), help: "error, warning, info or debug (GREY_LOG_LEVEL, default info).") var logLevel: String?
     @Option(name: .customLong("log-format"), help: "text or json, one line per event (GREY_LOG_FORMAT, default text).") var logFormat: String?
@@ -129,6 +131,16 @@ struct Greyd: AsyncParsableCommand {
             fail("TLS needs all three of --tls-cert, --tls-key and --tls-ca (GREY_TLS_CERT, GREY_TLS_KEY, GREY_TLS_CA)")
         }
 
+        guard let requireClientCertificates = SettingParsing.bool(setting(clientCertAuth ? "true" : nil, "GREY_CLIENT_CERT_AUTH") ?? "false") else {
+            fail("GREY_CLIENT_CERT_AUTH must be true or false")
+        }
+        guard let metricsArePublic = SettingParsing.bool(setting(publicMetrics, "GREY_PUBLIC_METRICS") ?? "true") else {
+            fail("GREY_PUBLIC_METRICS must be true or false")
+        }
+        if requireClientCertificates && nodeConfiguration.tls == nil {
+            fail("--client-cert-auth needs TLS: give --tls-cert, --tls-key and --tls-ca (the CA whose certificates clients must present)")
+        }
+
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -143,14 +155,15 @@ struct Greyd: AsyncParsableCommand {
             fail("\(error)" + (full ? "; the disk of \(directory) is full: free space and start again (nothing was lost)" : ""))
         }
         let handle = NodeHandle(id: NodeID(id))
-        let router = NodeServices.router(for: handle)
+        var router = NodeServices.router(for: handle)
+        router.requireCertificate = requireClientCertificates
         let rpcStatistics = RPCStatistics()
         let server: GRPCServer
         do {
             var serverConfiguration = GRPCServer.Configuration(host: host, port: port)
             serverConfiguration.tls = nodeConfiguration.tls?.server
             server = try await GRPCServer.start(
-                configuration: serverConfiguration, router: router, sideDoor: NodeSideDoor(handle: handle, router: router),
+                configuration: serverConfiguration, router: router, sideDoor: NodeSideDoor(handle: handle, router: router, publicHealthAndMetrics: metricsArePublic),
                 statistics: rpcStatistics, group: nodeConfiguration.clientLoops)
         } catch {
             fail("cannot listen on \(listenAddress): \(error)")
@@ -161,7 +174,10 @@ struct Greyd: AsyncParsableCommand {
         if nodeConfiguration.leaseTicks == 0 {
             log("lease reads go through ReadIndex: a clock drift of \(drift * 100)% leaves no lease within a \(election) election timeout")
         }
-        log("listening on \(listenAddress)\(nodeConfiguration.tls == nil ? "" : " (TLS; peers need a certificate from the cluster CA)"), data in \(directory)")
+        let access = nodeConfiguration.tls == nil ? ""
+            : requireClientCertificates ? " (TLS; peers and clients need a certificate from the cluster CA\(metricsArePublic ? ", except for /health and /metrics" : ""))"
+            : " (TLS; peers need a certificate from the cluster CA)"
+        log("listening on \(listenAddress)\(access), data in \(directory)")
         let founding: GreyRaft.Configuration
         // A joiner that never got in (refused, or stopped before the leader answered) has an
         // empty founding membership and no term yet: it asks again.
