@@ -51,6 +51,8 @@ for binary in greyd greyctl; do
 done
 out=$(greyctl cluster log-status 2>&1)
 check "log-status has commit and last log index" "$out" "COMMIT +LAST LOG"
+out=$(greyctl cluster replication 2>&1)
+check "cluster replication shows both followers replicating" "$(grep -cE '^[0-2] +localhost:500[0-2] +voter .* replicate ' <<<"$out")" "^2$"
 out=$(greyctl cluster leader 2>&1)
 check "cluster leader" "$out" "^leader: node [0-2] at localhost:500[0-2]"
 out=$(greyctl kv get no-such-key 2>&1); status=$?

@@ -75,6 +75,18 @@ def samples():
         "status_response": cl.GetClusterStatusResponse(
             node_id=1, leader_id=0, term=12, commit_index=400, last_log_index=401, applied_index=399,
             has_leader=True, members=members(), state=cl.MEMBER_STATE_FOLLOWER, snapshot_index=256),
+        "status_response_replication": cl.GetClusterStatusResponse(
+            node_id=0, leader_id=0, term=12, commit_index=400, last_log_index=401, applied_index=400,
+            has_leader=True, state=cl.MEMBER_STATE_LEADER, snapshot_index=256, members=[
+                cl.Member(id=0, address="127.0.0.1:5000", role=cl.MEMBER_ROLE_VOTER, state=cl.MEMBER_STATE_LEADER,
+                          match_index=401, reachable=True),
+                cl.Member(id=1, address="127.0.0.1:5001", role=cl.MEMBER_ROLE_VOTER, state=cl.MEMBER_STATE_FOLLOWER,
+                          match_index=399, reachable=True, replication=cl.REPLICATION_STATE_REPLICATE, next_index=402,
+                          since_contact_ms=30, inflight=2),
+                cl.Member(id=7, address="node-7.example:5007", role=cl.MEMBER_ROLE_LEARNER,
+                          state=cl.MEMBER_STATE_FOLLOWER, match_index=0, reachable=False,
+                          replication=cl.REPLICATION_STATE_PROBE, next_index=1, since_contact_ms=-1, inflight=0),
+            ]),
         "config_change": cl.ConfigChange(kind=cl.ConfigChange.KIND_REMOVE, node_id=7, address="node-7.example:5007",
                                          result=cl.Configuration(members=members()[:2])),
         "transfer_request": cl.TransferLeadershipRequest(target_id=2),

@@ -245,11 +245,22 @@ public actor GreyNode {
     /// What `GetClusterStatus` and `/status` report.
     public func status() -> GetClusterStatusResponse {
         let members = raft.configuration.members.sorted().map { id in
-            Member(
+            var member = Member(
                 id: id.rawValue, address: raft.configuration.addresses[id] ?? "",
                 role: raft.configuration.voters.contains(id) ? .voter : .learner,
                 state: id == raft.leader ? .leader : (id == configuration.id ? Self.state(raft.role) : .follower),
                 matchIndex: raft.matchIndex(of: id)?.rawValue ?? 0, reachable: id == configuration.id || raft.role != .leader || raft.matchIndex(of: id) != nil)
+            if let replication = raft.replication(of: id) {
+                member.replication = switch replication.state {
+                case .probe: .probe
+                case .replicate: .replicate
+                case .snapshot: .snapshot
+                }
+                member.nextIndex = replication.next.rawValue
+                member.sinceContactMilliseconds = replication.ticksSinceHeard.map { Int64($0) * Int64(NodeConfiguration.tick / .milliseconds(1)) } ?? -1
+                member.inflight = UInt32(clamping: replication.inflight)
+            }
+            return member
         }
         return GetClusterStatusResponse(
             nodeID: configuration.id.rawValue, leaderID: raft.leader?.rawValue ?? 0, term: raft.term.rawValue,

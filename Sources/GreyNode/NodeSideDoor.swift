@@ -121,7 +121,7 @@ public struct NodeSideDoor: HTTPSideDoor {
 
     static func json(_ status: GetClusterStatusResponse) -> String {
         let members = status.members.map { member in
-            "{\"id\":\(member.id),\"address\":\"\(member.address)\",\"role\":\"\(member.role == .voter ? "voter" : "learner")\",\"state\":\"\(member.state)\",\"match_index\":\(member.matchIndex),\"reachable\":\(member.reachable)}"
+            "{\"id\":\(member.id),\"address\":\"\(member.address)\",\"role\":\"\(member.role == .voter ? "voter" : "learner")\",\"state\":\"\(member.state)\",\"match_index\":\(member.matchIndex),\"reachable\":\(member.reachable),\"replication\":\"\(member.replication.name)\",\"next_index\":\(member.nextIndex),\"since_contact_ms\":\(member.sinceContactMilliseconds),\"inflight\":\(member.inflight)}"
         }.joined(separator: ",")
         return "{\"node_id\":\(status.nodeID),\"leader_id\":\(status.leaderID),\"has_leader\":\(status.hasLeader),\"term\":\(status.term),\"commit_index\":\(status.commitIndex),\"last_log_index\":\(status.lastLogIndex),\"applied_index\":\(status.appliedIndex),\"state\":\"\(status.state)\",\"members\":[\(members)]}\n"
     }

@@ -225,6 +225,19 @@ public struct RaftNode: Sendable {
         return heard.intersection(configuration.voters)
     }
 
+    /// On the leader, how replication to `peer` stands; nil elsewhere, or for an unknown peer.
+    public func replication(of peer: NodeID) -> ReplicationStatus? {
+        guard role == .leader, let peerProgress = progress[peer] else { return nil }
+        let state: ReplicationStatus.State = switch peerProgress.state {
+        case .probe: .probe
+        case .replicate: .replicate
+        case .snapshot: .snapshot
+        }
+        return ReplicationStatus(
+            match: peerProgress.match, next: peerProgress.next, state: state,
+            ticksSinceHeard: peerProgress.lastHeardTick.map { tickCount - $0 }, inflight: peerProgress.inflight.count)
+    }
+
     /// Whether this node has voting rights in the configuration it follows.
     public var isVoter: Bool { configuration.voters.contains(id) }
 

@@ -28,6 +28,24 @@ extension MemberState {
     }
 }
 
+/// How the leader replicates to a member (`grey.v1.ReplicationState`).
+public enum ReplicationState: UInt32, Sendable, CaseIterable {
+    case none = 0
+    case probe = 1
+    case replicate = 2
+    case snapshot = 3
+
+    /// The lower-case word CLIs print for it.
+    public var name: String {
+        switch self {
+        case .none: "none"
+        case .probe: "probe"
+        case .replicate: "replicate"
+        case .snapshot: "snapshot"
+        }
+    }
+}
+
 /// One cluster member (`grey.v1.Member`).
 public struct Member: ProtobufMessage {
     public var id: UInt64
@@ -36,10 +54,18 @@ public struct Member: ProtobufMessage {
     public var state: MemberState
     public var matchIndex: UInt64
     public var reachable: Bool
+    /// Filled in by the leader only, for the other members.
+    public var replication: ReplicationState
+    public var nextIndex: UInt64
+    /// Milliseconds since the member last answered the leader; -1 if it has not this term.
+    public var sinceContactMilliseconds: Int64
+    /// AppendEntries sent to it and not yet acknowledged.
+    public var inflight: UInt32
 
     public init(
         id: UInt64 = 0, address: String = "", role: MemberRole = .voter, state: MemberState = .follower,
-        matchIndex: UInt64 = 0, reachable: Bool = false
+        matchIndex: UInt64 = 0, reachable: Bool = false, replication: ReplicationState = .none, nextIndex: UInt64 = 0,
+        sinceContactMilliseconds: Int64 = 0, inflight: UInt32 = 0
     ) {
         self.id = id
         self.address = address
@@ -47,6 +73,10 @@ public struct Member: ProtobufMessage {
         self.state = state
         self.matchIndex = matchIndex
         self.reachable = reachable
+        self.replication = replication
+        self.nextIndex = nextIndex
+        self.sinceContactMilliseconds = sinceContactMilliseconds
+        self.inflight = inflight
     }
 
     public static let descriptor = protobufDescriptor(Grey__V1__Member.self, grey__v1__member__init)
@@ -56,7 +86,9 @@ public struct Member: ProtobufMessage {
             id: c.id, address: String(protobufC: c.address),
             role: try decodeEnum(MemberRole.self, c.role.rawValue, message: "Member", field: "role"),
             state: try decodeEnum(MemberState.self, c.state.rawValue, message: "Member", field: "state"),
-            matchIndex: c.match_index, reachable: c.reachable != 0)
+            matchIndex: c.match_index, reachable: c.reachable != 0,
+            replication: try decodeEnum(ReplicationState.self, c.replication.rawValue, message: "Member", field: "replication"),
+            nextIndex: c.next_index, sinceContactMilliseconds: c.since_contact_ms, inflight: c.inflight)
     }
 
     public func makeC(in arena: CArena) -> UnsafeMutablePointer<Grey__V1__Member> {
@@ -67,6 +99,10 @@ public struct Member: ProtobufMessage {
         c.pointee.state = Grey__V1__MemberState(rawValue: state.rawValue)
         c.pointee.match_index = matchIndex
         c.pointee.reachable = reachable ? 1 : 0
+        c.pointee.replication = Grey__V1__ReplicationState(rawValue: replication.rawValue)
+        c.pointee.next_index = nextIndex
+        c.pointee.since_contact_ms = sinceContactMilliseconds
+        c.pointee.inflight = inflight
         return c
     }
 }

@@ -303,6 +303,36 @@ struct GreydProcessTests {
         #expect(status.state == .follower)
     }
 
+    @Test("greyctl cluster replication: the leader's view of each follower, through any endpoint; a paused follower's lag and silence show")
+    func replicationView() async throws {
+        let cluster = try GreydCluster(count: 3)
+        defer { cluster.stopAll() }
+        let leader = try await cluster.waitForLeader()
+        let follower = (leader + 1) % 3
+        let paused = (leader + 2) % 3
+        let greyctl = FsckTests.greyctl.path
+        _ = try await writeKeys(cluster, via: leader, prefix: "before-", count: 20)
+        let table = try await runProcess(greyctl, ["cluster", "replication", "--endpoints", cluster.address(follower)])
+        #expect(table.status == 0 && table.output.hasPrefix("leader: node \(leader), term "), "\(table.output)")
+        let rows = table.output.split(separator: "\n").filter { $0.contains("replicate") }
+        #expect(rows.count == 2, "both followers replicating: \(table.output)")
+
+        let process = try #require(cluster.processes[paused])
+        kill(process.processIdentifier, SIGSTOP)
+        defer { kill(process.processIdentifier, SIGCONT) }
+        _ = try await writeKeys(cluster, via: leader, prefix: "during-", count: 20)
+        try await Task.sleep(for: .milliseconds(600))
+        let answer = try await runProcess(greyctl, ["-o", "json", "cluster", "replication", "--endpoints", cluster.address(follower)])
+        let view = try #require(try JSONSerialization.jsonObject(with: Data(answer.output.utf8)) as? [String: Any], "\(answer.output)")
+        let followers = try #require(view["followers"] as? [[String: Any]])
+        func row(_ node: Int) -> [String: Any]? { followers.first { ($0["id"] as? NSNumber)?.intValue == node } }
+        let silent = try #require(row(paused)), live = try #require(row(follower))
+        #expect((silent["lag"] as? NSNumber)?.intValue ?? 0 >= 20, "\(silent)")
+        #expect((silent["since_contact_ms"] as? NSNumber)?.intValue ?? 0 >= 500, "\(silent)")
+        #expect((live["since_contact_ms"] as? NSNumber)?.intValue ?? 1000 < 500, "\(live)")
+        #expect(live["state"] as? String == "replicate" && (live["next_index"] as? NSNumber)?.intValue ?? 0 > (live["match_index"] as? NSNumber)?.intValue ?? 0, "\(live)")
+    }
+
     @Test("SIGTERM on the leader hands leadership off before it exits; writes barely notice")
     func gracefulShutdownHandsOff() async throws {
         let cluster = try GreydCluster(count: 3)

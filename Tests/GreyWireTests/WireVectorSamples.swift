@@ -79,6 +79,17 @@ enum WireVectorSamples {
                 nodeID: 1, leaderID: 0, term: 12, commitIndex: 400, lastLogIndex: 401, appliedIndex: 399, hasLeader: true,
                 members: members, state: .follower, snapshotIndex: 256)),
         WireSample(
+            "status_response_replication",
+            GetClusterStatusResponse(
+                nodeID: 0, leaderID: 0, term: 12, commitIndex: 400, lastLogIndex: 401, appliedIndex: 400, hasLeader: true,
+                members: [
+                    Member(id: 0, address: "127.0.0.1:5000", role: .voter, state: .leader, matchIndex: 401, reachable: true),
+                    Member(id: 1, address: "127.0.0.1:5001", role: .voter, state: .follower, matchIndex: 399, reachable: true,
+                           replication: .replicate, nextIndex: 402, sinceContactMilliseconds: 30, inflight: 2),
+                    Member(id: 7, address: "node-7.example:5007", role: .learner, state: .follower, matchIndex: 0, reachable: false,
+                           replication: .probe, nextIndex: 1, sinceContactMilliseconds: -1, inflight: 0),
+                ], state: .leader, snapshotIndex: 256)),
+        WireSample(
             "config_change",
             ConfigChange(kind: .remove, nodeID: 7, address: "node-7.example:5007", result: Configuration(members: Array(members.prefix(2))))),
         WireSample("transfer_request", TransferLeadershipRequest(targetID: 2)),

@@ -6,7 +6,7 @@ import GreyWire
 struct Cluster: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Inspect and change the cluster.",
-        subcommands: [Status.self, Leader.self, Members.self, LogStatus.self, AddMember.self, RemoveMember.self, Promote.self, TransferLeader.self])
+        subcommands: [Status.self, Leader.self, Members.self, LogStatus.self, Replication.self, AddMember.self, RemoveMember.self, Promote.self, TransferLeader.self])
 
     static func printMembers(_ options: ClientOptions, _ members: [Member]) {
         if options.output == .json {
@@ -148,6 +148,51 @@ struct Cluster: AsyncParsableCommand {
                 }
                 printTable(["ID", "ADDRESS", "ROLE", "STATE"], status.members.map {
                     ["\($0.id)", $0.address, $0.role == .voter ? "voter" : "learner", $0.state.name]
+                })
+            }
+        }
+    }
+
+    struct Replication: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "How the leader replicates to each member: match and next index, lag, last contact, flow state.",
+            discussion: "Asks the leader (found through any endpoint). STATE is probe (finding where the member's log ends), replicate (appends pipelined) or snapshot (a snapshot is on its way); LAST CONTACT is since the member last answered the leader.")
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            try await reporting {
+                var status = try await options.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest())
+                guard status.hasLeader else { throw CLIError(GRPCStatus(.unavailable, "no leader")) }
+                if status.leaderID != status.nodeID {
+                    guard let address = status.members.first(where: { $0.id == status.leaderID })?.address, !address.isEmpty else {
+                        throw CLIError(GRPCStatus(.unavailable, "the leader's address is not known"))
+                    }
+                    var atLeader = options
+                    atLeader.endpoints = address
+                    status = try await atLeader.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest())
+                    guard status.leaderID == status.nodeID else { throw CLIError(GRPCStatus(.unavailable, "leadership changed; try again")) }
+                }
+                let followers = status.members.filter { $0.id != status.nodeID }
+                func lag(_ member: Member) -> UInt64 { status.lastLogIndex - min(status.lastLogIndex, member.matchIndex) }
+                func contact(_ member: Member) -> String {
+                    let ms = member.sinceContactMilliseconds
+                    return ms < 0 ? "never (this term)" : ms < 1000 ? "\(ms)ms ago" : String(format: "%.1fs ago", Double(ms) / 1000)
+                }
+                if options.output == .json {
+                    printJSON([
+                        "leader_id": status.nodeID, "term": status.term, "last_log_index": status.lastLogIndex, "commit_index": status.commitIndex,
+                        "followers": followers.map { member -> [String: Any] in
+                            ["id": member.id, "address": member.address, "role": member.role == .voter ? "voter" : "learner",
+                             "match_index": member.matchIndex, "next_index": member.nextIndex, "lag": lag(member),
+                             "state": member.replication.name, "since_contact_ms": member.sinceContactMilliseconds, "inflight": member.inflight]
+                        },
+                    ])
+                    return
+                }
+                print("leader: node \(status.nodeID), term \(status.term), last log index \(status.lastLogIndex), commit \(status.commitIndex)")
+                printTable(["NODE", "ADDRESS", "ROLE", "MATCH", "NEXT", "LAG", "STATE", "LAST CONTACT", "INFLIGHT"], followers.map {
+                    ["\($0.id)", $0.address, $0.role == .voter ? "voter" : "learner", "\($0.matchIndex)", "\($0.nextIndex)", "\(lag($0))",
+                     $0.replication == .none ? "-" : $0.replication.name, contact($0), "\($0.inflight)"]
                 })
             }
         }

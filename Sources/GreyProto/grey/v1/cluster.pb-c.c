@@ -1074,7 +1074,7 @@ const ProtobufCMessageDescriptor grey__v1__entry__descriptor =
   (ProtobufCMessageInit) grey__v1__entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor grey__v1__member__field_descriptors[6] =
+static const ProtobufCFieldDescriptor grey__v1__member__field_descriptors[10] =
 {
   {
     "id",
@@ -1148,19 +1148,71 @@ static const ProtobufCFieldDescriptor grey__v1__member__field_descriptors[6] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "replication",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Grey__V1__Member, replication),
+    &grey__v1__replication_state__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_index",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Grey__V1__Member, next_index),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "since_contact_ms",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Grey__V1__Member, since_contact_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "inflight",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Grey__V1__Member, inflight),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned grey__v1__member__field_indices_by_name[] = {
   1,   /* field[1] = address */
   0,   /* field[0] = id */
+  9,   /* field[9] = inflight */
   4,   /* field[4] = match_index */
+  7,   /* field[7] = next_index */
   5,   /* field[5] = reachable */
+  6,   /* field[6] = replication */
   2,   /* field[2] = role */
+  8,   /* field[8] = since_contact_ms */
   3,   /* field[3] = state */
 };
 static const ProtobufCIntRange grey__v1__member__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor grey__v1__member__descriptor =
 {
@@ -1170,7 +1222,7 @@ const ProtobufCMessageDescriptor grey__v1__member__descriptor =
   "Grey__V1__Member",
   "grey.v1",
   sizeof(Grey__V1__Member),
-  6,
+  10,
   grey__v1__member__field_descriptors,
   grey__v1__member__field_indices_by_name,
   1,  grey__v1__member__number_ranges,
@@ -2737,6 +2789,38 @@ const ProtobufCEnumDescriptor grey__v1__member_state__descriptor =
   grey__v1__member_state__enum_values_by_name,
   1,
   grey__v1__member_state__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue grey__v1__replication_state__enum_values_by_number[4] =
+{
+  { "REPLICATION_STATE_NONE", "GREY__V1__REPLICATION_STATE__REPLICATION_STATE_NONE", 0 },
+  { "REPLICATION_STATE_PROBE", "GREY__V1__REPLICATION_STATE__REPLICATION_STATE_PROBE", 1 },
+  { "REPLICATION_STATE_REPLICATE", "GREY__V1__REPLICATION_STATE__REPLICATION_STATE_REPLICATE", 2 },
+  { "REPLICATION_STATE_SNAPSHOT", "GREY__V1__REPLICATION_STATE__REPLICATION_STATE_SNAPSHOT", 3 },
+};
+static const ProtobufCIntRange grey__v1__replication_state__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex grey__v1__replication_state__enum_values_by_name[4] =
+{
+  { "REPLICATION_STATE_NONE", 0 },
+  { "REPLICATION_STATE_PROBE", 1 },
+  { "REPLICATION_STATE_REPLICATE", 2 },
+  { "REPLICATION_STATE_SNAPSHOT", 3 },
+};
+const ProtobufCEnumDescriptor grey__v1__replication_state__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "grey.v1.ReplicationState",
+  "ReplicationState",
+  "Grey__V1__ReplicationState",
+  "grey.v1",
+  4,
+  grey__v1__replication_state__enum_values_by_number,
+  4,
+  grey__v1__replication_state__enum_values_by_name,
+  1,
+  grey__v1__replication_state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCMethodDescriptor grey__v1__cluster_service__method_descriptors[9] =

@@ -75,6 +75,26 @@ typedef enum _Grey__V1__MemberState {
   GREY__V1__MEMBER_STATE__MEMBER_STATE_UNKNOWN = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(GREY__V1__MEMBER_STATE)
 } Grey__V1__MemberState;
+/*
+ * How the leader replicates to a member (REPLICATION_STATE_NONE when the answering node does
+ * not lead, and for the leader itself).
+ */
+typedef enum _Grey__V1__ReplicationState {
+  GREY__V1__REPLICATION_STATE__REPLICATION_STATE_NONE = 0,
+  /*
+   * Unsure where the member's log ends: one AppendEntries at a time.
+   */
+  GREY__V1__REPLICATION_STATE__REPLICATION_STATE_PROBE = 1,
+  /*
+   * Appends pipelined within the flow-control window.
+   */
+  GREY__V1__REPLICATION_STATE__REPLICATION_STATE_REPLICATE = 2,
+  /*
+   * Behind the leader's log start: a snapshot is being sent.
+   */
+  GREY__V1__REPLICATION_STATE__REPLICATION_STATE_SNAPSHOT = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(GREY__V1__REPLICATION_STATE)
+} Grey__V1__ReplicationState;
 
 /* --- messages --- */
 
@@ -100,10 +120,23 @@ struct  Grey__V1__Member
   Grey__V1__MemberState state;
   uint64_t match_index;
   protobuf_c_boolean reachable;
+  /*
+   * The rest is filled in by the leader only, for the other members.
+   */
+  Grey__V1__ReplicationState replication;
+  uint64_t next_index;
+  /*
+   * Milliseconds since the member last answered the leader; -1 if it has not in this term.
+   */
+  int64_t since_contact_ms;
+  /*
+   * AppendEntries sent to it and not yet acknowledged.
+   */
+  uint32_t inflight;
 };
 #define GREY__V1__MEMBER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&grey__v1__member__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, GREY__V1__MEMBER_ROLE__MEMBER_ROLE_VOTER, GREY__V1__MEMBER_STATE__MEMBER_STATE_FOLLOWER, 0, 0 }
+    , 0, (char *)protobuf_c_empty_string, GREY__V1__MEMBER_ROLE__MEMBER_ROLE_VOTER, GREY__V1__MEMBER_STATE__MEMBER_STATE_FOLLOWER, 0, 0, GREY__V1__REPLICATION_STATE__REPLICATION_STATE_NONE, 0, 0, 0 }
 
 
 /*
@@ -1000,6 +1033,7 @@ void grey__v1__cluster_service__transfer_leadership(ProtobufCService *service,
 extern const ProtobufCEnumDescriptor    grey__v1__entry_type__descriptor;
 extern const ProtobufCEnumDescriptor    grey__v1__member_role__descriptor;
 extern const ProtobufCEnumDescriptor    grey__v1__member_state__descriptor;
+extern const ProtobufCEnumDescriptor    grey__v1__replication_state__descriptor;
 extern const ProtobufCMessageDescriptor grey__v1__entry__descriptor;
 extern const ProtobufCMessageDescriptor grey__v1__member__descriptor;
 extern const ProtobufCMessageDescriptor grey__v1__config_change__descriptor;
