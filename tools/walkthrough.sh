@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's three-terminal walkthrough, typed as a newcomer types it (ports 5000-5002),
+# The README's first steps and docs/OPERATIONS.md's three-terminal cluster, typed as a newcomer
+# types them (ports 5000-5002),
 # with each command's output checked. Run by `make test`; BIN picks the build (default debug).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -73,10 +74,12 @@ check "alert rules: promtool accepts and tests them, each alert's test bites, ev
 follower_port=$(for port in 5000 5001 5002; do [ "$port" != "$leader_port" ] && echo $port && break; done)
 out=$(curl -s "http://localhost:$follower_port/metrics" | promtool check metrics 2>&1); status=$?
 check "promtool check metrics accepts a follower's /metrics" "$status $out" "^0 ?$"
-# The README's etcd section: etcdctl against the same cluster, the same store.
+# The README's "Try it" and docs/OPERATIONS.md's etcd section: etcdctl against the same cluster.
 export ETCDCTL_API=3 ETCDCTL_ENDPOINTS=localhost:5000,localhost:5001,localhost:5002
 out=$(etcdctl put greeting hello 2>&1)
 check "etcdctl put" "$out" "^OK$"
+out=$(etcdctl get greeting 2>&1 | tr '\n' '|')
+check "etcdctl get" "$out" '^greeting\|hello\|$'
 out=$(etcdctl get gr --prefix -w json 2>&1)
 check "etcdctl get --prefix -w json" "$out" '"header":\{"cluster_id":[0-9]+,("member_id":[0-9]+,)?"revision":[0-9]+,"raft_term":[0-9]+\},"kvs":\[\{"key":"Z3JlZXRpbmc="'
 out=$(greyctl kv get greeting 2>&1)

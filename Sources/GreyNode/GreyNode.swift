@@ -60,6 +60,8 @@ public actor GreyNode {
         var leader: UInt64?
         /// A snapshot install is replacing the state machine (see `installingSnapshot`).
         var installing = false
+        /// This node learned it was removed from the cluster: it serves no more.
+        var removed = false
     }
     var appliedIndex: LogIndex
     private var proposals: [LogIndex: (term: Term, continuation: CheckedContinuation<MVCCOutcome, Error>)] = [:]
@@ -103,6 +105,8 @@ public actor GreyNode {
     /// When the removal under way began, and the steps it has taken (for the log line at its end).
     var storeCompactionStarted: ContinuousClock.Instant?
     var storeCompactionSteps = 0
+    /// When this node last asked the leader whether its removal committed (`checkRemoval`).
+    var removalCheckedAt: ContinuousClock.Instant?
     /// The store's size as the space quota last saw it (`checkSpace`).
     var spaceEstimate = SpaceEstimate()
     /// Where the node reports what an operator cares about: role changes, snapshots, slow
@@ -165,8 +169,10 @@ public actor GreyNode {
     nonisolated func storageFailed(_ what: String, _ error: any Error) -> Never {
         let reason = "\(error)"
         let full = reason.contains("No space left on device")
+        let damaged = reason.contains("Corruption") || reason.contains("corrupt") || reason.contains("damaged")
         let line = "cannot \(what): \(reason); stopping, having acknowledged nothing it could not write"
             + (full ? ". The disk of \(configuration.dataDirectory) is full: free space and start the node again" : "")
+            + (damaged ? ". Its data is damaged: greyctl repair --data-dir \(configuration.dataDirectory) rebuilds it from the leader with the same id" : "")
         log(line, level: .critical)
         configuration.onStorageFailure(line)
     }
@@ -237,6 +243,7 @@ public actor GreyNode {
     func tick() {
         guard core.advance(to: now) > 0 else { return }
         if !promoteWhenCaughtUp.isEmpty { promoteCaughtUpLearners() }
+        if mayHaveBeenRemoved { checkRemoval() }
         kick()
     }
 
@@ -305,6 +312,8 @@ public actor GreyNode {
     /// `isLeader` as of the last drain, without entering the actor. A routing hint only: a
     /// call served here on a stale "yes" is refused by the core like any call to a non-leader.
     nonisolated var ledAtLastDrain: Bool { published.withLockedValue { $0.leading } }
+    /// Whether this node has learned it was removed from the cluster (it serves no more).
+    nonisolated var wasRemoved: Bool { published.withLockedValue { $0.removed } }
     /// The Raft term as of the last drain.
     nonisolated var publishedTerm: UInt64 { published.withLockedValue { $0.term } }
 
@@ -645,6 +654,7 @@ public actor GreyNode {
         }
         for event in ready.events {
             if case .readFailed(let id, let error) = event { readWaiters.removeValue(forKey: id)?.resume(throwing: NodeError.raft(error)) }
+            if case .removed = event { noteRemoved() }
             if case .roleChanged(let role, let leader, let term) = event {
                 metrics.noteLeader(leader?.rawValue)
                 if let line = RoleLog.line(role, leader: leader, term: term, previous: loggedRole) {

@@ -61,14 +61,14 @@ public enum NodeServices {
             return try await node.get(request.key, consistency: request.consistency)
         }
         router.register(ClusterMethods.requestVote) { request, context in
-            let node = try handle.node()
+            let node = try handle.peerNode()
             try requireClusterCertificate(context, node)
             let envelope = Envelope(from: NodeID(request.candidateID), to: node.configuration.id, message: .requestVote(RaftWireMapping.requestVote(request)))
             guard case .voteResponse(let response)? = try await node.handle(envelope, expectsReply: true) else { throw GRPCStatus(.internal, "no vote") }
             return RaftWireMapping.voteResponse(response, from: node.configuration.id)
         }
         router.register(ClusterMethods.appendEntries) { request, context in
-            let node = try handle.node()
+            let node = try handle.peerNode()
             try requireClusterCertificate(context, node)
             let append = try RaftWireMapping.appendEntries(request)
             let envelope = Envelope(from: NodeID(request.leaderID), to: node.configuration.id, message: .appendEntries(append))
@@ -76,12 +76,12 @@ public enum NodeServices {
             return RaftWireMapping.appendResponse(response, from: node.configuration.id)
         }
         router.register(ClusterMethods.installSnapshot) { request, context in
-            let node = try handle.node()
+            let node = try handle.peerNode()
             try requireClusterCertificate(context, node)
             return try await node.receiveSnapshotChunk(request)
         }
         router.register(ClusterMethods.timeoutNow) { request, context in
-            let node = try handle.node()
+            let node = try handle.peerNode()
             try requireClusterCertificate(context, node)
             let envelope = Envelope(from: NodeID(request.leaderID), to: node.configuration.id, message: .timeoutNow(TimeoutNow(term: Term(request.term))))
             _ = try await node.handle(envelope, expectsReply: false)
@@ -173,7 +173,17 @@ public final class NodeHandle: Sendable {
         current.withLockedValue { $0 = started }
     }
 
+    /// The node, for a client's call: refused while it starts, and once it was removed (its
+    /// state ends where its removal was: answering from it would be stale, and forwarding
+    /// would hide that it is out; clients move on to another endpoint).
     func node() throws -> GreyNode {
+        let started = try peerNode()
+        if started.wasRemoved { throw GRPCStatus(.unavailable, "node \(id.rawValue) was removed from the cluster and serves no more") }
+        return started
+    }
+
+    /// The node, for its peers' Raft calls: answered as long as it runs.
+    func peerNode() throws -> GreyNode {
         guard let started = startedNode else { throw GRPCStatus(.unavailable, "node \(id.rawValue) is starting: waiting for its peers") }
         return started
     }

@@ -238,6 +238,9 @@ public struct RaftNode: Sendable {
             ticksSinceHeard: peerProgress.lastHeardTick.map { tickCount - $0 }, inflight: peerProgress.inflight.count)
     }
 
+    /// Whether any configuration this node adopted included it (a node still joining has not).
+    public var wasMember: Bool { hasBeenMember }
+
     /// Whether this node has voting rights in the configuration it follows.
     public var isVoter: Bool { configuration.voters.contains(id) }
 

@@ -6,7 +6,7 @@ import GreyWire
 struct Cluster: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Inspect and change the cluster.",
-        subcommands: [Status.self, Leader.self, Members.self, LogStatus.self, Replication.self, AddMember.self, RemoveMember.self, Promote.self, TransferLeader.self])
+        subcommands: [Status.self, Leader.self, Members.self, LogStatus.self, Replication.self, AddMember.self, RemoveMember.self, Quarantine.self, Promote.self, TransferLeader.self])
 
     static func printMembers(_ options: ClientOptions, _ members: [Member]) {
         if options.output == .json {
@@ -50,6 +50,32 @@ struct Cluster: AsyncParsableCommand {
             try await reporting {
                 let response = try await options.call(ClusterMethods.leaveCluster, LeaveClusterRequest(nodeID: id, force: force, joinToken: token(joinToken)))
                 Cluster.printMembers(options, response.members)
+            }
+        }
+    }
+
+    struct Quarantine: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Take node ID out of the cluster at once: it stops voting and serving; `greyctl repair` rebuilds it with its id.",
+            discussion: "For a node whose data or disk is suspect. The cluster keeps its quorum (refused otherwise, unless --force); the node logs that it was removed and answers clients UNAVAILABLE. Stop it, then run greyctl repair --data-dir on its directory: it comes back as a learner with the same id and address, receives the leader's snapshot, and is promoted once caught up.")
+        @OptionGroup var options: ClientOptions
+        @Argument var id: UInt64
+        @Flag(help: "Quarantine it even if the voters left that the leader hears from are not a majority.") var force = false
+        @Option(name: .customLong("join-token"), help: "The cluster's join token, if it has one (GREY_JOIN_TOKEN).") var joinToken: String?
+
+        func run() async throws {
+            try await reporting {
+                let status = try await options.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest())
+                guard let member = status.members.first(where: { $0.id == id }) else {
+                    throw CLIError(GRPCStatus(.notFound, "no such member \(id)"))
+                }
+                let response = try await options.call(ClusterMethods.leaveCluster, LeaveClusterRequest(nodeID: id, force: force, joinToken: token(joinToken)))
+                if options.output == .json {
+                    printJSON(["quarantined": id, "address": member.address, "members": response.members.map { ["id": $0.id, "address": $0.address] }])
+                } else {
+                    print("node \(id) (\(member.address)) quarantined: out of the cluster, it no longer votes or serves.")
+                    print("To rebuild it with its id: stop it, then greyctl repair --data-dir DIR --endpoints \(options.endpointList.joined(separator: ",")) --address \(member.address)")
+                }
             }
         }
     }

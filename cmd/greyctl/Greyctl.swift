@@ -9,7 +9,7 @@ import NIOSSL
 struct Greyctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "greyctl", abstract: "Operate and query a Grey cluster.", version: GreyVersion.current,
-        subcommands: [Cluster.self, Consensus.self, KV.self, Alarm.self, Snapshot.self, Fsck.self, Bench.self])
+        subcommands: [Cluster.self, Consensus.self, KV.self, Alarm.self, Snapshot.self, Fsck.self, Repair.self, Bench.self])
 
     /// ArgumentParser's own main, on the arguments with the shared options moved after the
     /// subcommand (`GlobalOptions`).

@@ -151,8 +151,7 @@ struct Greyd: AsyncParsableCommand {
             storage = try RaftStorage(directory: directory, nodeID: NodeID(id))
             ProcessExit.storage.withLockedValue { $0 = storage }
         } catch {
-            let full = "\(error)".contains("No space left on device")
-            fail("\(error)" + (full ? "; the disk of \(directory) is full: free space and start again (nothing was lost)" : ""))
+            fail("\(error)" + Self.storageAdvice(error, directory))
         }
         let handle = NodeHandle(id: NodeID(id))
         var router = NodeServices.router(for: handle)
@@ -205,7 +204,7 @@ struct Greyd: AsyncParsableCommand {
         do {
             node = try GreyNode(configuration: nodeConfiguration, storage: storage, bootstrap: founding, logger: logger)
         } catch {
-            fail("\(error)")
+            fail("\(error)" + Self.storageAdvice(error, directory))
         }
         node.metrics.observe(rpcStatistics)
         handle.set(node)
@@ -231,6 +230,16 @@ struct Greyd: AsyncParsableCommand {
         try? await server.close()
         await node.halt()
         ProcessExit.now(0)
+    }
+
+    /// What to do about a storage error at start, when it says: a full disk, or damaged data.
+    static func storageAdvice(_ error: any Error, _ directory: String) -> String {
+        let reason = "\(error)"
+        if reason.contains("No space left on device") { return "; the disk of \(directory) is full: free space and start again (nothing was lost)" }
+        if reason.contains("Corruption") || reason.contains("corrupt") {
+            return "; the data is damaged: greyctl repair --data-dir \(directory) rebuilds it from the leader with the same id"
+        }
+        return ""
     }
 
     func fail(_ message: String) -> Never {
