@@ -1,6 +1,6 @@
 # Grey — developer entry points. `make test` and `make cluster` install what they need.
 SHELL := /bin/bash
-APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev librocksdb-dev nghttp2-client curl python3-pip prometheus iptables openssl etcd-client python3-yaml
+APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev librocksdb-dev nghttp2-client curl python3-pip prometheus iptables openssl etcd-client python3-yaml haproxy nginx
 PIP_PACKAGES := grpcio grpcio-tools prometheus_client h2
 SWIFT_BUILD_FLAGS ?=
 
@@ -12,7 +12,7 @@ setup:
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@python3 -c 'import grpc, grpc_tools, prometheus_client, h2' 2>/dev/null || { echo "installing pip packages: $(PIP_PACKAGES)"; \
 	  python3 -m pip install -q $(PIP_PACKAGES) 2>/dev/null || python3 -m pip install -q --break-system-packages $(PIP_PACKAGES); }
