@@ -107,8 +107,13 @@ public final class GRPCServer: Sendable {
     }
 
     /// Stops accepting connections, closes the listening socket and every open connection.
-    public func close() async throws {
+    /// With `draining`, waits up to that long for the calls under way to be answered first.
+    public func close(draining limit: Duration = .zero) async throws {
         try await channel.close()
+        let deadline = ContinuousClock.now + limit
+        while statistics.inFlightCalls > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
         for connection in connections.all() {
             try? await connection.close()
         }

@@ -257,8 +257,11 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
         let request = messages[0]
         stream.reader = GRPCMessageReader(maxMessageBytes: 0)  // drop the buffered copy
         releaseBody(streamID, stream)
+        let statistics = self.statistics
+        statistics.callStarted()
         stream.task = Task(executorPreference: taskExecutor) {
             let result = await handler(request, callContext)
+            statistics.callEnded()
             eventLoop.execute { this.value.answer(streamID, result) }
         }
     }

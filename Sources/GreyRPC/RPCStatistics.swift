@@ -8,6 +8,7 @@ public final class RPCStatistics: Sendable {
         var openConnections = 0
         var acceptedConnections = 0
         var rejectedConnections = 0
+        var inFlightCalls = 0
     }
 
     private let counts = NIOLockedValueBox(Counts())
@@ -36,6 +37,13 @@ public final class RPCStatistics: Sendable {
         counts.withLockedValue { $0.callsByCode[code.rawValue] += 1 }
         if let duration, let holder = observer.withLockedValue({ $0 }) { holder.observe(path, code, duration) }
     }
+
+    /// A call's handler started, or ended (`inFlightCalls`).
+    func callStarted() { counts.withLockedValue { $0.inFlightCalls += 1 } }
+    func callEnded() { counts.withLockedValue { $0.inFlightCalls -= 1 } }
+
+    /// Calls whose handlers are running now: what a graceful stop waits for.
+    public var inFlightCalls: Int { counts.withLockedValue { $0.inFlightCalls } }
 
     func connectionOpened() {
         counts.withLockedValue {

@@ -349,6 +349,26 @@ struct GreydProcessTests {
         #expect(put.header?.hasLeader == true)
     }
 
+    @Test("a second SIGTERM during a slow shutdown (a hand-off no follower can take) exits at once")
+    func secondSignalExitsAtOnce() async throws {
+        let cluster = try GreydCluster(count: 3)
+        defer { cluster.stopAll() }
+        let leader = try await cluster.waitForLeader()
+        let followers = (0..<3).filter { $0 != leader }.compactMap { cluster.processes[$0]?.processIdentifier }
+        for follower in followers { kill(follower, SIGSTOP) }
+        defer { for follower in followers { kill(follower, SIGCONT) } }
+        let process = try #require(cluster.processes[leader])
+        kill(process.processIdentifier, SIGTERM)
+        try await cluster.waitForLog(leader, containing: "shutting down")
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!process.isRunning && process.terminationStatus == 1, "status \(process.terminationStatus)")
+        let log = cluster.log(leader)
+        #expect(log.contains("a second signal: exiting at once"), "\(log.suffix(400))")
+        #expect(!log.contains("could not hand off leadership"), "it sat out the hand-off's two seconds instead: \(log.suffix(400))")
+    }
+
     @Test("SIGTERM while clients write: every node exits with status 0, no crash trace")
     func cleanExitUnderLoad() async throws {
         let cluster = try GreydCluster(count: 3)

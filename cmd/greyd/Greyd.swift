@@ -220,15 +220,15 @@ struct Greyd: AsyncParsableCommand {
             log("member of a cluster of \(founding.voters.sorted().map { "\($0.rawValue)@\(founding.addresses[$0] ?? "?")" }.joined(separator: ", ")); serving")
         }
 
-        await waitForTerminationSignal()
-        log("shutting down")
-        if await node.handOffLeadership() {
-            log("leadership handed off")
-        } else {
-            log("could not hand off leadership before stopping")
-        }
-        try? await server.close()
-        await node.halt()
+        // Until SIGTERM or SIGINT; then each step in turn, and the storage synced and closed.
+        await Shutdown.run(steps: [
+            ("leadership", {
+                log("shutting down")
+                log(await node.handOffLeadership() ? "leadership handed off" : "could not hand off leadership before stopping")
+            }),
+            ("server", { try? await server.close(draining: .seconds(2)) }),
+            ("node", { await node.halt() }),
+        ], logger: logger)
         ProcessExit.now(0)
     }
 
@@ -245,45 +245,5 @@ struct Greyd: AsyncParsableCommand {
     func fail(_ message: String) -> Never {
         FileHandle.standardError.write(Data("greyd: \(message)\n".utf8))
         ProcessExit.now(2)
-    }
-}
-
-/// Suspends until SIGTERM or SIGINT arrives.
-func waitForTerminationSignal() async {
-    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-        let queue = DispatchQueue(label: "grey.signals")
-        var sources: [DispatchSourceSignal] = []
-        let resumed = ManagedFlag()
-        for signalNumber in [SIGTERM, SIGINT] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-            source.setEventHandler {
-                if resumed.setOnce() { continuation.resume() }
-            }
-            source.resume()
-            sources.append(source)
-        }
-        SignalSources.keep(sources)
-    }
-}
-
-/// Keeps signal sources alive for the life of the process.
-enum SignalSources {
-    nonisolated(unsafe) static var all: [DispatchSourceSignal] = []
-    static func keep(_ sources: [DispatchSourceSignal]) { all += sources }
-}
-
-/// A flag that can be set once, from any thread.
-final class ManagedFlag: @unchecked Sendable {
-    // @unchecked Sendable: the only state is guarded by the lock.
-    private let lock = NSLock()
-    private var set = false
-
-    func setOnce() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if set { return false }
-        set = true
-        return true
     }
 }
