@@ -41,6 +41,7 @@ extension GreyNode {
     private func compactionDone() {
         compacting = false
         metrics.noteCompaction(through: raft.log.snapshotIndex.rawValue)
+        log("log compacted through index \(raft.log.snapshotIndex.rawValue); \(raft.log.lastIndex.rawValue - raft.log.snapshotIndex.rawValue) entries kept after it")
     }
 
     // MARK: - Sending (leader)

@@ -107,6 +107,9 @@ public actor GreyNode {
     var storeCompactionSteps = 0
     /// When this node last asked the leader whether its removal committed (`checkRemoval`).
     var removalCheckedAt: ContinuousClock.Instant?
+    /// The membership as last logged (`logMembership`), and how calls to each peer have gone.
+    var loggedConfiguration: GreyRaft.Configuration?
+    var peerHealth: [NodeID: PeerHealth] = [:]
     /// The store's size as the space quota last saw it (`checkSpace`).
     var spaceEstimate = SpaceEstimate()
     /// Where the node reports what an operator cares about: role changes, snapshots, slow
@@ -142,6 +145,7 @@ public actor GreyNode {
             RaftNode(config: raftConfig, bootstrap: bootstrap, durable: durable), tickInterval: NodeConfiguration.tick, now: .zero)
         self.appliedIndex = durable.appliedIndex
         self.metrics = NodeMetrics(dataDirectory: configuration.dataDirectory)
+        self.loggedConfiguration = core.raft.configuration
     }
 
     /// An in-process node (tests, the demo) whose lines go to `log`, message alone.
@@ -655,6 +659,7 @@ public actor GreyNode {
         for event in ready.events {
             if case .readFailed(let id, let error) = event { readWaiters.removeValue(forKey: id)?.resume(throwing: NodeError.raft(error)) }
             if case .removed = event { noteRemoved() }
+            if case .configurationChanged(let next) = event { logMembership(next) }
             if case .roleChanged(let role, let leader, let term) = event {
                 metrics.noteLeader(leader?.rawValue)
                 if let line = RoleLog.line(role, leader: leader, term: term, previous: loggedRole) {
@@ -732,9 +737,16 @@ public actor GreyNode {
             let timeout = configuration.electionTimeout
             // Started here, synchronously: the request is written before this Ready's own disk
             // write begins, and the reply comes back on this loop without a task.
-            Self.call(channel, envelope, from: from, timeout: timeout, on: eventLoop).hop(to: eventLoop).whenSuccess { reply in
-                guard let reply else { return }
-                self.assumeIsolated { $0.receive(Envelope(from: envelope.to, to: from, message: reply)) }
+            Self.call(channel, envelope, from: from, timeout: timeout, on: eventLoop).hop(to: eventLoop).whenComplete { result in
+                self.assumeIsolated { node in
+                    switch result {
+                    case .success(let reply):
+                        node.notePeerCall(envelope.to, failure: nil)
+                        if let reply { node.receive(Envelope(from: envelope.to, to: from, message: reply)) }
+                    case .failure(let error):
+                        node.notePeerCall(envelope.to, failure: error)
+                    }
+                }
             }
         }
     }

@@ -331,6 +331,10 @@ struct GreydProcessTests {
         #expect((silent["since_contact_ms"] as? NSNumber)?.intValue ?? 0 >= 500, "\(silent)")
         #expect((live["since_contact_ms"] as? NSNumber)?.intValue ?? 1000 < 500, "\(live)")
         #expect(live["state"] as? String == "replicate" && (live["next_index"] as? NSNumber)?.intValue ?? 0 > (live["match_index"] as? NSNumber)?.intValue ?? 0, "\(live)")
+        // The leader says the paused one went quiet, and when it answers again.
+        try await cluster.waitForLog(leader, containing: "peer \(paused) at \(cluster.address(paused)) unreachable")
+        kill(process.processIdentifier, SIGCONT)
+        try await cluster.waitForLog(leader, containing: "peer \(paused) at \(cluster.address(paused)) answers again")
     }
 
     @Test("SIGTERM on the leader hands leadership off before it exits; writes barely notice")
@@ -494,6 +498,11 @@ struct GreydProcessTests {
             try await admin.call(ClusterMethods.leaveCluster, LeaveClusterRequest(nodeID: 99), timeout: .seconds(5))
         }
         #expect(missing?.code == .notFound && missing?.message == "no such member 99", "\(String(describing: missing))")
+        // What every member logged of it.
+        let log = cluster.log(0)
+        for line in ["member 3 at \(cluster.address(3)) joined as a learner", "member 3 promoted to voter", "member 3 at \(cluster.address(3)) removed"] {
+            #expect(log.contains(line), "node 0 never logged '\(line)'")
+        }
     }
 
     @Test("five nodes keep taking writes with two of them killed, and refuse with three")

@@ -46,9 +46,11 @@ enum RawConnection {
     }
 
     /// Connects to 127.0.0.1:`port`, writes `chunks` in order, then either hangs up at once
-    /// (`vanish`) or waits up to `wait` for the server to close.
+    /// (`vanish`) or waits up to `wait` for the server to close. The wait ends as soon as the
+    /// server closes, so it is long: while `make test` starts a dozen clusters at once on two
+    /// cores, a side-door answer once took over 3 s (the old default) and read as empty.
     static func exchange(
-        port: Int, _ chunks: [[UInt8]], vanish: Bool = false, wait: TimeAmount = .seconds(3), pauseBetweenChunks: Duration? = nil
+        port: Int, _ chunks: [[UInt8]], vanish: Bool = false, wait: TimeAmount = .seconds(15), pauseBetweenChunks: Duration? = nil
     ) async throws -> Outcome {
         let group = MultiThreadedEventLoopGroup.singleton
         let closed = group.next().makePromise(of: Void.self)
