@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import NIOTLS
 
 /// Listens on one port for gRPC over HTTP/2 (h2c, prior knowledge) and plain HTTP/1.1,
 /// which share it: the first bytes of each connection choose the protocol.
@@ -23,6 +24,10 @@ public final class GRPCServer: Sendable {
         public var http2 = HTTP2Limits()
         /// TLS for every connection (`TLS.serverContext`); nil serves cleartext.
         public var tls: NIOSSLContext?
+        /// Told of each connection refused before it could carry a call — over
+        /// `maxConnections`, or a failed TLS handshake (a certificate from another CA, a client
+        /// speaking cleartext) — with the peer's address and the reason, for the operator.
+        public var onRefusedConnection: (@Sendable (_ peer: String, _ reason: String) -> Void)?
 
         public init(host: String, port: Int) {
             self.host = host
@@ -63,6 +68,8 @@ public final class GRPCServer: Sendable {
             .childChannelInitializer { channel in
                 guard statistics.openConnections < configuration.maxConnections else {
                     statistics.connectionRejected()
+                    configuration.onRefusedConnection?(
+                        channel.remoteAddress.map { "\($0)" } ?? "?", "\(configuration.maxConnections) connections are open already")
                     return channel.close()
                 }
                 statistics.connectionOpened()
@@ -102,6 +109,9 @@ public final class GRPCServer: Sendable {
         }
         if let tls = configuration.tls {
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+            if let report = configuration.onRefusedConnection {
+                try channel.pipeline.syncOperations.addHandler(HandshakeFailureReporter(report: report))
+            }
         }
         try channel.pipeline.syncOperations.addHandler(sniffer)
     }
@@ -134,5 +144,40 @@ private final class ConnectionRegistry: Sendable {
 
     func all() -> [Channel] {
         channels.withLockedValue { Array($0.values) }
+    }
+}
+
+/// Reports a TLS handshake that failed (the connection then closes as before).
+private final class HandshakeFailureReporter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    let report: @Sendable (String, String) -> Void
+
+    init(report: @escaping @Sendable (String, String) -> Void) {
+        self.report = report
+    }
+
+    /// Any error before the handshake completed is the handshake's (the handler leaves then).
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        let peer = context.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
+        report(peer, "TLS handshake failed: \(Self.explain(error))")
+        context.fireErrorCaught(error)
+    }
+
+    /// BoringSSL's reason, and what it usually means here.
+    static func explain(_ error: Error) -> String {
+        let text = "\(error)"
+        guard let range = text.range(of: "OPENSSL_internal:") else { return text }
+        let reason = text[range.upperBound...].prefix { $0 != " " && $0 != "]" }
+        switch reason {
+        case "CERTIFICATE_VERIFY_FAILED": return "\(reason) (its certificate is not from the cluster CA)"
+        case "WRONG_VERSION_NUMBER", "HTTP_REQUEST": return "\(reason) (it spoke cleartext to a TLS port)"
+        default: return String(reason)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Once the handshake is done this handler has nothing left to watch.
+        if case TLSUserEvent.handshakeCompleted = event { context.pipeline.syncOperations.removeHandler(context: context, promise: nil) }
+        context.fireUserInboundEventTriggered(event)
     }
 }

@@ -94,6 +94,9 @@ extension GreydProcessTests {
                      "rogue-vote UNAVAILABLE", "rogue-join UNAVAILABLE", "rogue-put UNAVAILABLE"] {
             #expect(checked.output.contains(line), "expected '\(line)' in:\n\(checked.output)")
         }
+        // The node says whom it refused and why (the rogue client's handshake).
+        try await cluster.waitForLog(follower, containing: "refused a connection from 127.0.0.1:")
+        #expect(cluster.log(follower).contains("TLS handshake failed"), "\(cluster.log(follower).suffix(500))")
         let after = try await cluster.channel(leader).call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .seconds(2))
         #expect(after.term == before.term && after.leaderID == before.leaderID, "term \(before.term) → \(after.term)")
         #expect(after.members.map(\.id) == [0, 1, 2])

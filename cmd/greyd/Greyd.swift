@@ -161,6 +161,8 @@ struct Greyd: AsyncParsableCommand {
         do {
             var serverConfiguration = GRPCServer.Configuration(host: host, port: port)
             serverConfiguration.tls = nodeConfiguration.tls?.server
+            let refusals = RefusalLog(logger: logger)
+            serverConfiguration.onRefusedConnection = { refusals.note(peer: $0, reason: $1) }
             server = try await GRPCServer.start(
                 configuration: serverConfiguration, router: router, sideDoor: NodeSideDoor(handle: handle, router: router, publicHealthAndMetrics: metricsArePublic),
                 statistics: rpcStatistics, group: nodeConfiguration.clientLoops)
