@@ -46,6 +46,39 @@ extension GreyNode {
         throw MVCCError.noSpace.status
     }
 
+    /// How often each member looks at its own store (`checkOwnSpace`).
+    static let ownSpaceCheckInterval: Duration = .seconds(1)
+
+    /// Every member, once a second: past its quota, it raises NOSPACE for itself — through
+    /// the leader when it follows. A follower's store can outgrow the leader's (its own
+    /// compactions, a larger snapshot), and only the leader checks the writes it proposes.
+    func checkOwnSpace() {
+        guard let limit = configuration.spaceQuota.limit, !spaceEstimate.raising else { return }
+        let clock = ContinuousClock.now
+        if let last = ownSpaceCheckedAt, clock - last < Self.ownSpaceCheckInterval { return }
+        ownSpaceCheckedAt = clock
+        let size = storage.stateBytes()
+        guard size > limit else { return }
+        if raft.role == .leader {
+            raiseNoSpace(size: size)
+            return
+        }
+        let member = Etcd.AlarmMember(memberID: EtcdMemberID.of(configuration.id), alarm: .noSpace)
+        guard (try? store.alarms().members.contains(member)) != true,
+              let leader = raft.leader, let address = raft.configuration.addresses[leader] else { return }
+        spaceEstimate.raising = true
+        log("this member's store holds \(size) bytes, past its space quota of \(limit) (--quota-backend-bytes): raising NOSPACE through the leader", level: .warning)
+        let dial = configuration
+        Task {
+            if let channel = try? dial.channel(to: address) {
+                _ = try? await channel.call(
+                    EtcdMaintenanceMethods.alarm, Etcd.AlarmRequest(action: .activate, memberID: member.memberID, alarm: .noSpace), timeout: .seconds(5))
+                await channel.close()
+            }
+            self.spaceEstimate.raising = false
+        }
+    }
+
     /// Proposes NOSPACE for this member unless it is raised already or on its way.
     private func raiseNoSpace(size: Int64) {
         let member = Etcd.AlarmMember(memberID: EtcdMemberID.of(configuration.id), alarm: .noSpace)

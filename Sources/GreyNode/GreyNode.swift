@@ -110,6 +110,8 @@ public actor GreyNode {
     /// The membership as last logged (`logMembership`), and how calls to each peer have gone.
     var loggedConfiguration: GreyRaft.Configuration?
     var peerHealth: [NodeID: PeerHealth] = [:]
+    /// When this member last measured its own store against the quota (`checkOwnSpace`).
+    var ownSpaceCheckedAt: ContinuousClock.Instant?
     /// The store's size as the space quota last saw it (`checkSpace`).
     var spaceEstimate = SpaceEstimate()
     /// Where the node reports what an operator cares about: role changes, snapshots, slow
@@ -248,6 +250,7 @@ public actor GreyNode {
         guard core.advance(to: now) > 0 else { return }
         if !promoteWhenCaughtUp.isEmpty { promoteCaughtUpLearners() }
         if mayHaveBeenRemoved { checkRemoval() }
+        checkOwnSpace()
         kick()
     }
 
