@@ -564,6 +564,8 @@ struct GreydSettingsTests {
         process.standardError = pipe
         process.standardOutput = pipe
         try process.run()
+        // A greyd that wrongly starts must not hang the suite (this blocks a thread meanwhile).
+        DispatchQueue.global().asyncAfter(deadline: .now() + 30) { if process.isRunning { process.terminate() } }
         let output = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: output, as: UTF8.self))
@@ -599,12 +601,14 @@ struct GreydSettingsTests {
     }
 
     @Test("a data directory of another node is refused")
-    func foreignDataDirectory() throws {
+    func foreignDataDirectory() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let port = TestPorts.reserve(2)
         let first = try GreydCluster.startAlone(id: 1, port: port, directory: directory)
-        Thread.sleep(forTimeInterval: 0.5)
+        // Serving means its identity is on disk (a fixed sleep was too short on a loaded machine,
+        // and the second greyd then started on an empty directory and never exited).
+        try await GreydCluster.waitUntilServing(port: port)
         first.terminate()
         first.waitUntilExit()
         let (status, output) = try runGreyd(["--node-id", "2", "--listen", "127.0.0.1:\(port + 1)", "--data-dir", directory])
