@@ -173,12 +173,12 @@ public actor GreyNode {
     /// with RocksDB refusing writes in its error state meanwhile: the rest of the cluster does
     /// better without this node, and a restart once there is room is the same recovery.
     nonisolated func storageFailed(_ what: String, _ error: any Error) -> Never {
-        let reason = "\(error)"
-        let full = reason.contains("No space left on device")
-        let damaged = reason.contains("Corruption") || reason.contains("corrupt") || reason.contains("damaged")
-        let line = "cannot \(what): \(reason); stopping, having acknowledged nothing it could not write"
-            + (full ? ". The disk of \(configuration.dataDirectory) is full: free space and start the node again" : "")
-            + (damaged ? ". Its data is damaged: greyctl repair --data-dir \(configuration.dataDirectory) rebuilds it from the leader with the same id" : "")
+        let advice = switch StorageTrouble(error) {
+        case .diskFull: ". The disk of \(configuration.dataDirectory) is full: free space and start the node again"
+        case .damaged: ". Its data is damaged: greyctl repair --data-dir \(configuration.dataDirectory) rebuilds it from the leader with the same id"
+        case nil: ""
+        }
+        let line = "cannot \(what): \(error); stopping, having acknowledged nothing it could not write" + advice
         log(line, level: .critical)
         configuration.onStorageFailure(line)
     }

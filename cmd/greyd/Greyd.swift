@@ -236,12 +236,11 @@ struct Greyd: AsyncParsableCommand {
 
     /// What to do about a storage error at start, when it says: a full disk, or damaged data.
     static func storageAdvice(_ error: any Error, _ directory: String) -> String {
-        let reason = "\(error)"
-        if reason.contains("No space left on device") { return "; the disk of \(directory) is full: free space and start again (nothing was lost)" }
-        if reason.contains("Corruption") || reason.contains("corrupt") {
-            return "; the data is damaged: greyctl repair --data-dir \(directory) rebuilds it from the leader with the same id"
+        switch StorageTrouble(error) {
+        case .diskFull: "; the disk of \(directory) is full: free space and start again (nothing was lost)"
+        case .damaged: "; the data is damaged: greyctl repair --data-dir \(directory) rebuilds it from the leader with the same id"
+        case nil: ""
         }
-        return ""
     }
 
     func fail(_ message: String) -> Never {
