@@ -1,7 +1,7 @@
 # Grey — developer entry points. `make test` and `make cluster` install what they need.
 SHELL := /bin/bash
 APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev librocksdb-dev nghttp2-client curl python3-pip prometheus iptables openssl etcd-client python3-yaml haproxy nginx
-PIP_PACKAGES := grpcio grpcio-tools prometheus_client h2
+PIP_PACKAGES := grpcio grpcio-tools prometheus_client h2 opentelemetry-proto
 SWIFT_BUILD_FLAGS ?=
 
 .PHONY: setup build test sim sim-build proto vectors cluster demo cli bench bench-core bench-micro chaos chaos-short chaos-broken fuzz fuzz-build fuzz-short clean
@@ -14,7 +14,7 @@ setup:
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq $$missing >/dev/null; \
 	fi
-	@python3 -c 'import grpc, grpc_tools, prometheus_client, h2' 2>/dev/null || { echo "installing pip packages: $(PIP_PACKAGES)"; \
+	@python3 -c 'import grpc, grpc_tools, prometheus_client, h2, opentelemetry.proto.trace.v1.trace_pb2' 2>/dev/null || { echo "installing pip packages: $(PIP_PACKAGES)"; \
 	  python3 -m pip install -q $(PIP_PACKAGES) 2>/dev/null || python3 -m pip install -q --break-system-packages $(PIP_PACKAGES); }
 
 ## build: compile everything, tests included (debug)

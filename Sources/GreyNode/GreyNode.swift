@@ -7,6 +7,7 @@ import GreyWire
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import Tracing
 
 /// The runtime around one Raft core: it feeds the core ticks from a monotonic clock,
 /// messages from peers and requests from clients, and performs each `Ready` in the order the
@@ -65,6 +66,10 @@ public actor GreyNode {
     }
     var appliedIndex: LogIndex
     private var proposals: [LogIndex: (term: Term, continuation: CheckedContinuation<MVCCOutcome, Error>)] = [:]
+    /// Traced writes this node leads, and traced appends from the leader, by log index
+    /// (GreyNode+Tracing).
+    var tracedProposals: [LogIndex: TracedProposal] = [:]
+    var tracedAppends: [LogIndex: ServiceContext] = [:]
     private var configChanges: [LogIndex: (term: Term, continuation: CheckedContinuation<Void, Error>)] = [:]
     /// Learners that joined to become voters: promoted by the leader once caught up.
     private var promoteWhenCaughtUp: Set<NodeID> = []
@@ -213,6 +218,7 @@ public actor GreyNode {
         for (_, waiter) in readWaiters { waiter.resume(throwing: unavailable) }
         for read in confirmedReads { read.continuation.resume(throwing: unavailable) }
         for waiter in replyWaiters.values { waiter.resume(throwing: unavailable) }
+        abandonTraces("node \(configuration.id.rawValue) stopped")
         proposals = [:]
         configChanges = [:]
         readWaiters = [:]
@@ -330,6 +336,7 @@ public actor GreyNode {
     func write(_ command: MVCCCommand) async throws -> (MVCCOutcome, ResponseHeader) {
         try ensureRunning()
         try checkSpace(for: command)
+        let traced = ServiceContext.current.map { ($0, DefaultTracerClock.now) }
         // Proposing, registering the waiter and driving the core happen in one step, inside
         // the continuation's body: entering it is a suspension point, where a drain already
         // under way could otherwise take the core's answer before anyone waits for it.
@@ -352,6 +359,7 @@ public actor GreyNode {
                 }
                 #endif
                 proposals[placed.index] = (placed.term, continuation)
+                if let (call, started) = traced { traceProposal(at: placed.index, term: placed.term, call: call, since: started) }
                 kick()
             } catch {
                 metrics.noteProposalFailed()
@@ -492,6 +500,7 @@ public actor GreyNode {
     /// Steps a request from a peer and, if it expects one, waits for the core's reply to it.
     func handle(_ envelope: Envelope, expectsReply: Bool) async throws -> Message? {
         try ensureRunning()
+        if ServiceContext.current != nil { traceAppend(envelope) }
         guard expectsReply else {
             core.step(envelope, at: now)
             kick()
@@ -582,11 +591,13 @@ public actor GreyNode {
         if let snapshot = ready.snapshot { await install(snapshot.metadata) }
         if ready.needsPersistence && !ready.eagerMessages.isEmpty {
             let storage = storage
+            let traceStarted = tracingEntries ? DefaultTracerClock.now : nil
             do {
                 noteWrite(try await onLoop { try Self.write(ready, to: storage) }, of: ready)
             } catch {
                 storageFailed("persist the Raft log", error)
             }
+            if let traceStarted { traceLogWrite(ready, started: traceStarted) }
             persisted(ready)
         } else {
             persist(ready)
@@ -598,11 +609,13 @@ public actor GreyNode {
     /// commit-only update), at once on the loop.
     private func persist(_ ready: Ready) {
         guard ready.needsPersistence else { return }
+        let traceStarted = tracingEntries ? DefaultTracerClock.now : nil
         do {
             noteWrite(try Self.write(ready, to: storage), of: ready)
         } catch {
             storageFailed("persist the Raft log", error)
         }
+        if let traceStarted { traceLogWrite(ready, started: traceStarted) }
         persisted(ready)
     }
 
@@ -686,6 +699,7 @@ public actor GreyNode {
     private func apply(_ entries: [LogEntry]) {
         let outcomes: [LogIndex: MVCCOutcome]
         let started = ContinuousClock.now
+        let traceStarted = tracedProposals.isEmpty ? nil : DefaultTracerClock.now
         do {
             outcomes = try Self.applyBatch(entries, to: store)
             metrics.noteApply(ContinuousClock.now - started)
@@ -693,7 +707,12 @@ public actor GreyNode {
             storageFailed("apply to the state machine", error)
         }
         appliedIndex = entries.last!.index
+        let traceEnded = traceStarted == nil ? nil : DefaultTracerClock.now
         for entry in entries {
+            if let traceStarted, let traceEnded, let traced = tracedProposals.removeValue(forKey: entry.index) {
+                let applied = proposals[entry.index]?.term == entry.term && outcomes[entry.index] != nil
+                traceApplied(traced, applied: applied, from: traceStarted, to: traceEnded, batch: entries.count)
+            }
             if let change = configChanges.removeValue(forKey: entry.index) {
                 if case .config = entry.payload, entry.term == change.term {
                     change.continuation.resume()
@@ -738,9 +757,19 @@ public actor GreyNode {
             guard let channel = channel(to: envelope.to) else { return }
             let from = configuration.id
             let timeout = configuration.electionTimeout
+            let traces: (spans: [any Span], metadata: [(String, String)])
+            if !tracedProposals.isEmpty, case .appendEntries(let append) = envelope.message {
+                traces = traceReplication(append, to: envelope.to)
+            } else {
+                traces = ([], [])
+            }
             // Started here, synchronously: the request is written before this Ready's own disk
             // write begins, and the reply comes back on this loop without a task.
-            Self.call(channel, envelope, from: from, timeout: timeout, on: eventLoop).hop(to: eventLoop).whenComplete { result in
+            Self.call(channel, envelope, from: from, timeout: timeout, on: eventLoop, metadata: traces.metadata).hop(to: eventLoop).whenComplete { result in
+                for span in traces.spans {
+                    if case .failure(let error) = result { span.setStatus(SpanStatus(code: .error, message: "\(error)")) }
+                    span.end()
+                }
                 self.assumeIsolated { node in
                     switch result {
                     case .success(let reply):
@@ -763,13 +792,15 @@ public actor GreyNode {
         return channel
     }
 
-    private static func call(_ channel: GRPCChannel, _ envelope: Envelope, from: NodeID, timeout: Duration, on loop: any EventLoop) -> EventLoopFuture<Message?> {
+    private static func call(
+        _ channel: GRPCChannel, _ envelope: Envelope, from: NodeID, timeout: Duration, on loop: any EventLoop, metadata: [(String, String)]
+    ) -> EventLoopFuture<Message?> {
         switch envelope.message {
         case .requestVote(let request):
             return channel.callFuture(ClusterMethods.requestVote, RaftWireMapping.requestVote(request, from: from), timeout: timeout)
                 .map { .voteResponse(RaftWireMapping.voteResponse($0)) }
         case .appendEntries(let append):
-            return channel.callFuture(ClusterMethods.appendEntries, RaftWireMapping.appendEntries(append, from: from), timeout: timeout * 4)
+            return channel.callFuture(ClusterMethods.appendEntries, RaftWireMapping.appendEntries(append, from: from), timeout: timeout * 4, metadata: metadata)
                 .map { .appendResponse(RaftWireMapping.appendResponse($0)) }
         case .timeoutNow(let request):
             return channel.callFuture(ClusterMethods.timeoutNow, TimeoutNowRequest(term: request.term.rawValue, leaderID: from.rawValue), timeout: timeout)

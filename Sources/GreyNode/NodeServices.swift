@@ -4,6 +4,7 @@ import GreyRaft
 import GreyWire
 import NIOConcurrencyHelpers
 import NIOCore
+import Tracing
 
 /// The gRPC methods a node serves: KV for clients (forwarded to the leader from any node)
 /// and ClusterService for peers and operators.
@@ -60,14 +61,14 @@ public enum NodeServices {
                let answer = try await forwarder.forward(KVMethods.get, request, from: node, within: remaining(context)) { return answer }
             return try await node.get(request.key, consistency: request.consistency)
         }
-        router.register(ClusterMethods.requestVote) { request, context in
+        router.register(ClusterMethods.requestVote, startsTraces: false) { request, context in
             let node = try handle.peerNode()
             try requireClusterCertificate(context, node)
             let envelope = Envelope(from: NodeID(request.candidateID), to: node.configuration.id, message: .requestVote(RaftWireMapping.requestVote(request)))
             guard case .voteResponse(let response)? = try await node.handle(envelope, expectsReply: true) else { throw GRPCStatus(.internal, "no vote") }
             return RaftWireMapping.voteResponse(response, from: node.configuration.id)
         }
-        router.register(ClusterMethods.appendEntries) { request, context in
+        router.register(ClusterMethods.appendEntries, startsTraces: false) { request, context in
             let node = try handle.peerNode()
             try requireClusterCertificate(context, node)
             let append = try RaftWireMapping.appendEntries(request)
@@ -75,12 +76,12 @@ public enum NodeServices {
             guard case .appendResponse(let response)? = try await node.handle(envelope, expectsReply: true) else { throw GRPCStatus(.internal, "no reply") }
             return RaftWireMapping.appendResponse(response, from: node.configuration.id)
         }
-        router.register(ClusterMethods.installSnapshot) { request, context in
+        router.register(ClusterMethods.installSnapshot, startsTraces: false) { request, context in
             let node = try handle.peerNode()
             try requireClusterCertificate(context, node)
             return try await node.receiveSnapshotChunk(request)
         }
-        router.register(ClusterMethods.timeoutNow) { request, context in
+        router.register(ClusterMethods.timeoutNow, startsTraces: false) { request, context in
             let node = try handle.peerNode()
             try requireClusterCertificate(context, node)
             let envelope = Envelope(from: NodeID(request.leaderID), to: node.configuration.id, message: .timeoutNow(TimeoutNow(term: Term(request.term))))
@@ -206,7 +207,19 @@ final class LeaderForwarder: Sendable {
             let remaining = deadline - ContinuousClock.now
             do {
                 guard let address = await node.leaderAddress() else { throw NodeError.noLeader }
-                return try await channels.channel(to: address, on: node.configuration.clientLoops, dialing: node.configuration).call(method, request, timeout: remaining)
+                let channel = try channels.channel(to: address, on: node.configuration.clientLoops, dialing: node.configuration)
+                guard let traced = ServiceContext.current else { return try await channel.call(method, request, timeout: remaining) }
+                // In a traced call: a client span for the hop, whose id the leader's server span
+                // takes as its parent.
+                let span = startSpan("forward to leader", context: traced, ofKind: .client)
+                span.attributes["grey.leader"] = address
+                defer { span.end() }
+                do {
+                    return try await channel.call(method, request, timeout: remaining, metadata: CallTracing.metadata(for: span.context))
+                } catch {
+                    span.setStatus(SpanStatus(code: .error, message: "\(error)"))
+                    throw error
+                }
             } catch let status as GRPCStatus where GRPCChannel.neverConnected(status) && remaining > .milliseconds(50) {
                 try await Task.sleep(for: .milliseconds(20))
             } catch NodeError.noLeader where remaining > .milliseconds(50) {

@@ -62,10 +62,12 @@ public final class GRPCChannel: Sendable {
 
     /// Calls a unary method and returns its decoded response. It runs on the caller's executor
     /// (nonsending): a node on an event loop stays there instead of hopping through the pool.
+    /// `metadata` goes with the request as extra headers (lower-case names), such as the W3C
+    /// `traceparent` of the trace the call belongs to.
     nonisolated(nonsending) public func call<Request, Response>(
-        _ method: GRPCMethod<Request, Response>, _ request: Request, timeout: Duration? = nil
+        _ method: GRPCMethod<Request, Response>, _ request: Request, timeout: Duration? = nil, metadata: [(String, String)] = []
     ) async throws(GRPCStatus) -> Response {
-        try await outcome(callFuture(method, request, timeout: timeout))
+        try await outcome(callFuture(method, request, timeout: timeout, metadata: metadata))
     }
 
     /// Starts a unary call at once and returns its decoded response as a future, completed on
@@ -73,10 +75,10 @@ public final class GRPCChannel: Sendable {
     /// request on its way before it does anything else — before its own disk write, say —
     /// and gets the answer in a callback on the same thread.
     public func callFuture<Request, Response>(
-        _ method: GRPCMethod<Request, Response>, _ request: Request, timeout: Duration? = nil
+        _ method: GRPCMethod<Request, Response>, _ request: Request, timeout: Duration? = nil, metadata: [(String, String)] = []
     ) -> EventLoopFuture<Response> {
         let target = target
-        return sendFuture(path: method.path, body: GRPCMessageFramer.frame(request.encoded()), timeout: timeout)
+        return sendFuture(path: method.path, body: GRPCMessageFramer.frame(request.encoded()), timeout: timeout, metadata: metadata)
             .flatMapThrowing { bytes in
                 do {
                     return try Response(decoding: bytes)
@@ -108,7 +110,7 @@ public final class GRPCChannel: Sendable {
     /// Starts the call on the connection (opening it first if needed); every failure is a
     /// GRPCStatus. A connection that closed before the call could be sent is retried once on a
     /// new one: nothing reached the server, so this cannot apply a request twice.
-    private func sendFuture(path: String, body: [UInt8], timeout: Duration?, retry: Bool = true) -> EventLoopFuture<[UInt8]> {
+    private func sendFuture(path: String, body: [UInt8], timeout: Duration?, metadata: [(String, String)] = [], retry: Bool = true) -> EventLoopFuture<[UInt8]> {
         let timeoutNanoseconds = timeout.map { Self.nanoseconds($0) }
         let target = target
         guard let connecting = connection() else {
@@ -122,14 +124,14 @@ public final class GRPCChannel: Sendable {
             .flatMap { connection in
                 // On the connection's loop (the future completed there).
                 let promise = connection.channel.eventLoop.makePromise(of: [UInt8].self)
-                connection.handler.value.startCall(path: path, body: body, timeoutNanoseconds: timeoutNanoseconds, promise: promise)
+                connection.handler.value.startCall(path: path, body: body, timeoutNanoseconds: timeoutNanoseconds, metadata: metadata, promise: promise)
                 return promise.futureResult
             }
             .flatMapError { error in
                 if error is GRPCStatus { return connecting.eventLoop.makeFailedFuture(error) }
                 if error is ConnectionClosedBeforeSend, retry {
                     self.forget(connecting)
-                    return self.sendFuture(path: path, body: body, timeout: timeout, retry: false)
+                    return self.sendFuture(path: path, body: body, timeout: timeout, metadata: metadata, retry: false)
                 }
                 return connecting.eventLoop.makeFailedFuture(GRPCStatus(.unavailable, "connection to \(target) closed"))
             }

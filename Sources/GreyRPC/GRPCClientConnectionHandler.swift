@@ -95,7 +95,7 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDele
     }
 
     /// Starts a call with a framed request `body`; `promise` gets the response message or a `GRPCStatus` error.
-    func startCall(path: String, body: [UInt8], timeoutNanoseconds: Int64?, promise: EventLoopPromise<[UInt8]>) {
+    func startCall(path: String, body: [UInt8], timeoutNanoseconds: Int64?, metadata: [(String, String)] = [], promise: EventLoopPromise<[UInt8]>) {
         guard let session, let context, !closed else {
             promise.fail(ConnectionClosedBeforeSend())
             return
@@ -105,6 +105,7 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, HTTP2SessionDele
             ("content-type", "application/grpc"), ("te", "trailers"),
         ]
         if let timeoutNanoseconds { headers.append(("grpc-timeout", GRPCTimeout.format(nanoseconds: timeoutNanoseconds))) }
+        headers += metadata
         let streamID = session.submitRequest(headers: headers, body: body)
         guard streamID > 0 else {
             promise.fail(GRPCStatus(.unavailable, "cannot start a call on the connection to \(authority)"))

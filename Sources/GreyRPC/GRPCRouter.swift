@@ -11,12 +11,15 @@ public struct GRPCCallContext: Sendable {
     public let remoteAddress: SocketAddress?
     /// Whether the caller presented a TLS certificate that chains to the server's CA.
     public let peerCertified: Bool
+    /// The trace the caller says the call belongs to (W3C `traceparent` metadata), if any.
+    public let traceHeaders: TraceHeaders
 
-    public init(path: String, deadline: NIODeadline?, remoteAddress: SocketAddress?, peerCertified: Bool = false) {
+    public init(path: String, deadline: NIODeadline?, remoteAddress: SocketAddress?, peerCertified: Bool = false, traceHeaders: TraceHeaders = TraceHeaders()) {
         self.path = path
         self.deadline = deadline
         self.remoteAddress = remoteAddress
         self.peerCertified = peerCertified
+        self.traceHeaders = traceHeaders
     }
 }
 
@@ -39,24 +42,31 @@ public struct GRPCRouter: Sendable {
     /// Every call must come with a certificate from the server's CA (`--client-cert-auth`):
     /// without one it is refused UNAUTHENTICATED before its handler runs.
     public var requireCertificate = false
+    /// Every call is served inside a server span (`CallTracing`), for the process's tracer. Off,
+    /// calls pay nothing for tracing: not even a look at their trace headers.
+    public var tracing = false
+    /// Methods whose calls only continue a trace a caller started (peers' Raft messages).
+    private var continuesTracesOnly: Set<String> = []
 
     public init() {}
 
     /// The paths served, for listing and tests.
     public var paths: [String] { handlers.keys.sorted() }
 
-    /// Registers a raw handler for `path`.
-    public mutating func register(path: String, _ handler: @escaping GRPCUnaryHandler) {
+    /// Registers a raw handler for `path`. With `startsTraces` false, a call is traced only when
+    /// its caller's trace says so (see `CallTracing.traced`).
+    public mutating func register(path: String, startsTraces: Bool = true, _ handler: @escaping GRPCUnaryHandler) {
         handlers[path] = handler
+        if !startsTraces { continuesTracesOnly.insert(path) }
     }
 
     /// Registers a typed handler: the request is decoded (INVALID_ARGUMENT if it cannot be),
     /// the response encoded, and thrown errors mapped to their status.
     public mutating func register<Request, Response>(
-        _ method: GRPCMethod<Request, Response>,
+        _ method: GRPCMethod<Request, Response>, startsTraces: Bool = true,
         _ handler: @escaping @Sendable (Request, GRPCCallContext) async throws -> Response
     ) {
-        register(path: method.path) { bytes, context in
+        register(path: method.path, startsTraces: startsTraces) { bytes, context in
             let request: Request
             do {
                 request = try Request(decoding: bytes)
@@ -75,14 +85,21 @@ public struct GRPCRouter: Sendable {
         }
     }
 
+    /// Whether `path` is served here.
+    public func serves(_ path: String) -> Bool { handlers[path] != nil }
+
     /// The handler for `path`, if any.
     public func handler(for path: String) -> GRPCUnaryHandler? {
-        guard let handler = handlers[path] else { return nil }
-        guard requireCertificate else { return handler }
-        return { bytes, context in
-            guard context.peerCertified else { return .failure(Self.certificateRequired(path)) }
-            return await handler(bytes, context)
+        guard var handler = handlers[path] else { return nil }
+        if requireCertificate {
+            let certified = handler
+            handler = { bytes, context in
+                guard context.peerCertified else { return .failure(Self.certificateRequired(path)) }
+                return await certified(bytes, context)
+            }
         }
+        if tracing { handler = CallTracing.traced(path, startsTraces: !continuesTracesOnly.contains(path), handler) }
+        return handler
     }
 
     /// The refusal of a call without a client certificate where one is required.

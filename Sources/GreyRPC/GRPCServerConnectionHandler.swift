@@ -21,6 +21,7 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
         var method = ""
         var contentType = ""
         var timeoutNanoseconds: Int64? = nil
+        var traceHeaders = TraceHeaders()
         var headersDone = false
         var answered = false
         var reader: GRPCMessageReader
@@ -166,6 +167,10 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
             stream.contentType = value.string
         } else if name.matches("grpc-timeout") {
             stream.timeoutNanoseconds = GRPCTimeout.parse(value.string)
+        } else if name.matches("traceparent") {
+            stream.traceHeaders.traceparent = value.string
+        } else if name.matches("tracestate") {
+            stream.traceHeaders.tracestate = value.string
         }
     }
 
@@ -227,7 +232,7 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
         guard stream.contentType.hasPrefix("application/grpc") else {
             return .failure(GRPCStatus(.invalidArgument, "content-type must be application/grpc, got '\(stream.contentType)'"))
         }
-        guard router.handler(for: stream.path) != nil else {
+        guard router.serves(stream.path) else {
             return .failure(GRPCStatus(.unimplemented, "unknown method \(stream.path)"))
         }
         return nil
@@ -251,7 +256,8 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
             path: stream.path,
             deadline: stream.timeoutNanoseconds.map { NIODeadline.now() + .nanoseconds($0) },
             remoteAddress: context.channel.remoteAddress,
-            peerCertified: peerCertified(context.channel))
+            peerCertified: peerCertified(context.channel),
+            traceHeaders: stream.traceHeaders)
         let eventLoop = context.eventLoop
         let this = NIOLoopBound(self, eventLoop: eventLoop)
         let request = messages[0]

@@ -582,6 +582,8 @@ struct GreydSettingsTests {
         (["--client-cert-auth"], "greyd: --client-cert-auth needs TLS: give --tls-cert, --tls-key and --tls-ca (the CA whose certificates clients must present)"),
         (["--public-metrics", "maybe"], "greyd: GREY_PUBLIC_METRICS must be true or false"),
         (["--quota-backend-bytes", "lots"], "greyd: GREY_QUOTA_BACKEND_BYTES must be a number of bytes, like 8589934592 or 8GiB, not 'lots'"),
+        (["--trace-endpoint", "127.0.0.1:4318"], "greyd: GREY_TRACE_ENDPOINT must be an http or https URL, like http://127.0.0.1:4318 (an OTLP/HTTP collector), not '127.0.0.1:4318'"),
+        (["--trace-endpoint", "http://127.0.0.1:4318", "--trace-sample", "2"], "greyd: GREY_TRACE_SAMPLE must be a fraction from 0 to 1 (or 0% to 100%), not '2'"),
     ])
     func refusals(arguments: [String], message: String) throws {
         let (status, output) = try runGreyd(arguments + ["--data-dir", FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path])

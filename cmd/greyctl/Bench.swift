@@ -46,6 +46,7 @@ struct Bench: AsyncParsableCommand {
             let value = [UInt8]((0..<valueSize).map { _ in UInt8.random(in: 0x61...0x7a) })
             let progress = BenchProgress(total: requests)
             let timeout = options.timeoutDuration
+            let trace = options.trace
             let started = ContinuousClock.now
             let reporter = Task { await progress.report(every: .milliseconds(250), since: started) }
             let histograms = await withTaskGroup(of: Histogram<UInt64>.self) { group in
@@ -56,12 +57,15 @@ struct Bench: AsyncParsableCommand {
                         while let index = progress.claim() {
                             let key = Array("bench/\(index % keySpace)".utf8)
                             let isPut = operation == .put || (operation == .mixed && index % 2 == 0)
+                            // With --trace each request is a sampled trace of its own: the load with
+                            // full tracing, for measuring what tracing costs.
+                            let metadata = trace ? CommandTrace.freshMetadata() : []
                             let begin = ContinuousClock.now
                             do {
                                 if isPut {
-                                    _ = try await channel.call(KVMethods.put, PutRequest(key: key, value: value), timeout: timeout)
+                                    _ = try await channel.call(KVMethods.put, PutRequest(key: key, value: value), timeout: timeout, metadata: metadata)
                                 } else {
-                                    _ = try await channel.call(KVMethods.get, GetRequest(key: key, consistency: level), timeout: timeout)
+                                    _ = try await channel.call(KVMethods.get, GetRequest(key: key, consistency: level), timeout: timeout, metadata: metadata)
                                 }
                                 let micros = (ContinuousClock.now - begin) / .microseconds(1)
                                 _ = histogram.record(UInt64(max(1, micros.rounded())))

@@ -5,6 +5,8 @@
 enum GlobalOptions {
     /// The shared options that take a value (`ClientOptions`, `TLSOptions`).
     static let withValue: Set<String> = ["--endpoints", "-o", "--output", "--timeout", "--cacert", "--cert", "--key"]
+    /// The shared options that take none.
+    static let flags: Set<String> = ["--trace"]
 
     /// `arguments` (without the program name) with the leading shared options moved to the
     /// end, before a `--` if there is one.
@@ -14,6 +16,11 @@ enum GlobalOptions {
         while index < arguments.count {
             let argument = arguments[index]
             let name = argument.split(separator: "=", maxSplits: 1).first.map(String.init) ?? argument
+            if flags.contains(argument) {
+                leading.append(argument)
+                index += 1
+                continue
+            }
             guard withValue.contains(name) else { break }
             if argument.contains("=") || index + 1 == arguments.count {
                 leading.append(argument)

@@ -38,6 +38,9 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .long, help: "How long to wait for an answer, as etcdctl writes it: 500ms, 5s, 1m30s.")
     var timeout: String = "5s"
 
+    @Flag(name: .long, help: "Trace this command's calls: start a W3C trace, send it with every call (traceparent) and print its id on stderr; bench makes each request a trace of its own. The nodes export the spans to their --trace-endpoint.")
+    var trace = false
+
     @OptionGroup var tls: TLSOptions
 
     var endpointList: [String] { greyctl.endpointList(from: endpoints) }
@@ -66,7 +69,7 @@ struct ClientOptions: ParsableArguments {
             }
             let result: Result<Response, GRPCStatus>
             do {
-                result = .success(try await channel.call(method, request, timeout: timeoutDuration))
+                result = .success(try await channel.call(method, request, timeout: timeoutDuration, metadata: trace ? CommandTrace.metadata() : []))
             } catch {
                 result = .failure(error)
             }

@@ -12,6 +12,7 @@ struct ConfigFile {
         "join_token": "GREY_JOIN_TOKEN", "tls_cert": "GREY_TLS_CERT", "tls_key": "GREY_TLS_KEY", "tls_ca": "GREY_TLS_CA",
         "max_clock_drift": "GREY_MAX_CLOCK_DRIFT", "quota_backend_bytes": "GREY_QUOTA_BACKEND_BYTES",
         "client_cert_auth": "GREY_CLIENT_CERT_AUTH", "public_metrics": "GREY_PUBLIC_METRICS",
+        "trace_endpoint": "GREY_TRACE_ENDPOINT", "trace_sample": "GREY_TRACE_SAMPLE",
     ]
 
     /// The file's settings keyed by the environment variable each stands for.

@@ -37,6 +37,8 @@ struct Greyd: AsyncParsableCommand {
     @Option(name: .customLong("tls-ca"), help: "The cluster CA (PEM): peers and operators must hold a certificate it signed to vote, append or change the membership (GREY_TLS_CA).") var tlsCA: String?
     @Flag(name: .customLong("client-cert-auth"), help: "Every client call (KV, etcd's API, the side door's /put, /get, /status, /snapshot) needs a certificate from the cluster CA, as etcd's flag (GREY_CLIENT_CERT_AUTH=true; needs TLS).") var clientCertAuth = false
     @Option(name: .customLong("public-metrics"), help: ArgumentHelp("With --client-cert-auth, whether /health and /metrics still answer callers without a certificate (probes, Prometheus): true or false (GREY_PUBLIC_METRICS, default true).", valueName: "bool")) var publicMetrics: String?
+    @Option(name: .customLong("trace-endpoint"), help: "Send OpenTelemetry traces of client calls here, OTLP over HTTP: a collector's or Jaeger's URL, /v1/traces added when it has no path (GREY_TRACE_ENDPOINT; default none: no tracing).") var traceEndpoint: String?
+    @Option(name: .customLong("trace-sample"), help: "With --trace-endpoint, the share of client calls traced that do not ask for it themselves (greyctl --trace, a sampled traceparent always are), 0 to 1 or a percentage (GREY_TRACE_SAMPLE, default 0).") var traceSample: String?
     @Option(name: .long, help: "Seed for election timers, for reproducible tests (GREY_SEED, default random).") var seed: String?
     @Option(name: .customLong("log-level"), help: "error, warning, info or debug (GREY_LOG_LEVEL, default info).") var logLevel: String?
     @Option(name: .customLong("log-format"), help: "text or json, one line per event (GREY_LOG_FORMAT, default text).") var logFormat: String?
@@ -137,6 +139,14 @@ struct Greyd: AsyncParsableCommand {
         guard let metricsArePublic = SettingParsing.bool(setting(publicMetrics, "GREY_PUBLIC_METRICS") ?? "true") else {
             fail("GREY_PUBLIC_METRICS must be true or false")
         }
+        let traceURL = setting(traceEndpoint, "GREY_TRACE_ENDPOINT").map { ($0, TraceExport.tracesURL($0)) }
+        if let (given, url) = traceURL, url == nil {
+            fail("GREY_TRACE_ENDPOINT must be an http or https URL, like http://127.0.0.1:4318 (an OTLP/HTTP collector), not '\(given)'")
+        }
+        let sampleText = setting(traceSample, "GREY_TRACE_SAMPLE") ?? "0"
+        guard let sampleRatio = SettingParsing.fraction(sampleText) else {
+            fail("GREY_TRACE_SAMPLE must be a fraction from 0 to 1 (or 0% to 100%), not '\(sampleText)'")
+        }
         if requireClientCertificates && nodeConfiguration.tls == nil {
             fail("--client-cert-auth needs TLS: give --tls-cert, --tls-key and --tls-ca (the CA whose certificates clients must present)")
         }
@@ -153,9 +163,19 @@ struct Greyd: AsyncParsableCommand {
         } catch {
             fail("\(error)" + Self.storageAdvice(error, directory))
         }
+        let traces: TraceExport? = traceURL?.1.map { url in
+            do {
+                let export = try TraceExport.start(url: url, sampleRatio: sampleRatio, nodeID: id, address: advertised, logger: logger)
+                log("tracing client calls to \(url): those that ask for it, and \(sampleRatio * 100)% of the others")
+                return export
+            } catch {
+                fail("cannot start trace export to \(url): \(error)")
+            }
+        }
         let handle = NodeHandle(id: NodeID(id))
         var router = NodeServices.router(for: handle)
         router.requireCertificate = requireClientCertificates
+        router.tracing = traces != nil
         let rpcStatistics = RPCStatistics()
         let server: GRPCServer
         do {
@@ -230,6 +250,7 @@ struct Greyd: AsyncParsableCommand {
             }),
             ("server", { try? await server.close(draining: .seconds(2)) }),
             ("node", { await node.halt() }),
+            ("traces", { await traces?.finish() }),
         ], logger: logger)
         ProcessExit.now(0)
     }
