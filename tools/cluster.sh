@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Starts a local 3-node Grey cluster on localhost:5000-5002 (make cluster), prints how to
-# talk to it, and stops every node cleanly on Ctrl-C. Data and logs: data/cluster/.
+# talk to it, and stops every node cleanly on Ctrl-C. Data and logs: data/cluster/ (CLUSTER_DATA).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GREYD=${GREYD:-.build/release/greyd}
-DATA=data/cluster
+DATA=${CLUSTER_DATA:-data/cluster}
 mkdir -p "$DATA"
 pids=()
 stop() {
