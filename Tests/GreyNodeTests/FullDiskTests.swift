@@ -39,8 +39,22 @@ struct FullDiskTests {
         let channel = try cluster.channel(leader)
         let value = [UInt8]((0..<262_144).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) })
         var written = 0
+        // A put that meets an election (the restarted follower, a loaded machine) is retried,
+        // as a client would: this test is about the disk, not about elections.
+        func put(_ key: String, _ value: [UInt8]) async throws {
+            let deadline = ContinuousClock.now + .seconds(15)
+            while true {
+                do {
+                    _ = try await channel.call(KVMethods.put, PutRequest(key: Array(key.utf8), value: value), timeout: .seconds(5))
+                    return
+                } catch {
+                    guard error.code == .unavailable, ContinuousClock.now < deadline else { throw error }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+        }
         for index in 0..<80 where cluster.processes[follower]?.isRunning == true {
-            _ = try await channel.call(KVMethods.put, PutRequest(key: Array("big-\(index)".utf8), value: value), timeout: .seconds(5))
+            try await put("big-\(index)", value)
             written += 1
         }
         let stopped = try #require(cluster.processes[follower])
@@ -56,7 +70,7 @@ struct FullDiskTests {
         }
 
         // The other two go on taking writes.
-        _ = try await channel.call(KVMethods.put, PutRequest(key: Array("after".utf8), value: [1]), timeout: .seconds(5))
+        try await put("after", [1])
 
         // Started again on the full disk, it refuses with the reason, no crash trace.
         // As the node's own user, as the cluster runs it: files root made would be root's.
