@@ -61,22 +61,23 @@ let package = Package(
         .executableTarget(
             name: "greyd",
             dependencies: [
-                "GreyNode", "GreyMVCC", "GreyRPC", "GreyRaft", "GreyStorage", "GreyWire",
+                "GreyNode", "GreyMVCC", "GreyRPC", "GreyRaft", "GreyStorage", "GreyTelemetry", "GreyWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "OTel", package: "swift-otel"),
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "cmd/greyd"),
         .executableTarget(
             name: "greyctl",
             dependencies: [
-                "GreyRPC", "GreyWire", "GreyRaft", "GreyStorage", "GreyMVCC",
+                "GreyRPC", "GreyWire", "GreyRaft", "GreyStorage", "GreyMVCC", "GreyTelemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
@@ -99,6 +100,16 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
         .target(name: "GreyWire", dependencies: ["GreyProto"]),
+        // OpenTelemetry export (OTLP/HTTP) for greyd and greyctl; the code that makes spans
+        // uses only swift-distributed-tracing's API.
+        .target(
+            name: "GreyTelemetry",
+            dependencies: [
+                "GreyWire",
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // Durable state on RocksDB: the Raft log, hard state and the state machine.
         .target(name: "GreyStorage", dependencies: ["CRocksDB", "GreyRaft", "GreyWire"]),
         // The state machine: an etcd-style MVCC key-value store (revisions, history, Txn) in RocksDB.

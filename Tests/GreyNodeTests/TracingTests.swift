@@ -38,7 +38,7 @@ struct TracingTests {
         }
     }
 
-    @Test("one Put through a follower with greyctl --trace is one trace whose spans cover all three nodes: forward, propose, fsync, replicate to each follower and its fsync there, commit, apply, reply; untraced calls and heartbeats export nothing")
+    @Test("one Put through a follower with greyctl --trace is one tree under greyctl's root span whose spans cover all three nodes: forward, propose, fsync, replicate to each follower and its fsync there, commit, apply, reply; untraced calls and heartbeats export nothing")
     func putThroughFollower() async throws {
         let receiver = try Receiver()
         defer { receiver.stop() }
@@ -53,7 +53,8 @@ struct TracingTests {
         // An untraced call first: with the default sample of 0 it must leave no trace.
         let plain = try await runProcess(greyctl, ["kv", "put", "plain", "v", "--endpoints", cluster.address(follower)])
         #expect(plain.status == 0 && plain.output == "OK\n", "\(plain.output)")
-        let traced = try await runProcess(greyctl, ["--trace", "kv", "put", "traced", "v", "--endpoints", cluster.address(follower)])
+        // greyctl given the endpoint too exports the trace's root span itself.
+        let traced = try await runProcess("env", ["GREY_TRACE_ENDPOINT=\(receiver.endpoint)", greyctl, "--trace", "kv", "put", "traced", "v", "--endpoints", cluster.address(follower)])
         let idLine = traced.output.split(separator: "\n").first { $0.hasPrefix("trace id: ") }
         let traceID = try #require(idLine.map { String($0.dropFirst("trace id: ".count)) }, "\(traced.output)")
         #expect(traced.status == 0 && traceID.count == 32 && traced.output.contains("OK"), "\(traced.output)")
@@ -66,10 +67,11 @@ struct TracingTests {
         for _ in 0..<100 {
             spans = receiver.spans()
             if !named("fsync", on: other, in: spans).isEmpty && !named("grey.v1.KV/Put", on: follower, in: spans).isEmpty
+                && spans.contains(where: { $0["service"] as? String == "greyctl" })
                 && !named("reply", on: leader, in: spans).isEmpty && named("replicate", on: leader, in: spans).count == 2 { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        let summary = spans.map { "\($0["node"] ?? "?"):\($0["name"] ?? "?")" }.sorted().joined(separator: ", ")
+        let summary = spans.map { "\($0["node"] as? String ?? $0["service"] as? String ?? "?"):\($0["name"] ?? "?")" }.sorted().joined(separator: ", ")
         #expect(spans.allSatisfy { $0["trace"] as? String == traceID }, "only the traced call's spans: \(summary)")
         #expect(Set(spans.compactMap { $0["node"] as? String }) == ["0", "1", "2"], "\(summary)")
         // Where the client called: its server span and the hop to the leader.
@@ -86,11 +88,13 @@ struct TracingTests {
             #expect(named("grey.v1.ClusterService/AppendEntries", on: node, in: spans).count == 1, "node \(node): \(summary)")
             #expect(named("fsync", on: node, in: spans).count == 1, "node \(node): \(summary)")
         }
-        // One tree: every span's parent is in the trace, but for the entry call's, whose parent
-        // is greyctl's own span.
+        // One tree: greyctl's root span ("greyctl put", from its own process), the call it made
+        // under it, and every other span's parent in the trace.
         let ids = Set(spans.compactMap { $0["span"] as? String })
-        let orphans = spans.filter { !ids.contains($0["parent"] as? String ?? "") }
-        #expect(orphans.count == 1 && orphans.first?["name"] as? String == "grey.v1.KV/Put" && orphans.first?["node"] as? String == "\(follower)", "\(summary)")
+        let roots = spans.filter { !ids.contains($0["parent"] as? String ?? "") }
+        let root = try #require(roots.first, "\(summary)")
+        #expect(roots.count == 1 && root["service"] as? String == "greyctl" && root["name"] as? String == "greyctl put" && (root["parent"] as? String ?? "x").isEmpty, "\(summary)")
+        #expect(named("grey.v1.KV/Put", on: follower, in: spans).first?["parent"] as? String == root["span"] as? String)
         // The follower's append span hangs under the leader's replicate span to it.
         for node in [follower, other] {
             let append = named("grey.v1.ClusterService/AppendEntries", on: node, in: spans).first

@@ -16,12 +16,15 @@ struct Greyctl: AsyncParsableCommand {
     static func main() async {
         do {
             var command = try parseAsRoot(GlobalOptions.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
+            CommandTrace.commandName = "greyctl " + type(of: command)._commandName
             if var asynchronous = command as? AsyncParsableCommand {
                 try await asynchronous.run()
             } else {
                 try command.run()
             }
+            await CommandTrace.finish()
         } catch {
+            await CommandTrace.finish()
             exit(withError: error)
         }
     }

@@ -6,6 +6,7 @@ import GreyNode
 import GreyRPC
 import GreyRaft
 import GreyStorage
+import GreyTelemetry
 import GreyWire
 import Logging
 import NIOCore
@@ -165,7 +166,8 @@ struct Greyd: AsyncParsableCommand {
         }
         let traces: TraceExport? = traceURL?.1.map { url in
             do {
-                let export = try TraceExport.start(url: url, sampleRatio: sampleRatio, nodeID: id, address: advertised, logger: logger)
+                let export = try TraceExport.start(
+                    url: url, service: "greyd", sampleRatio: sampleRatio, attributes: ["service.instance.id": "\(id)", "grey.address": advertised], logger: logger)
                 log("tracing client calls to \(url): those that ask for it, and \(sampleRatio * 100)% of the others")
                 return export
             } catch {
