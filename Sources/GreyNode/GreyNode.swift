@@ -436,6 +436,22 @@ public actor GreyNode {
     /// Runs on the caller's loop: the read joins those gathered for the node's loop to register
     /// in one job (`ReadArrivals`), and the caller resumes on its own loop once confirmed.
     nonisolated(nonsending) func awaitReadable(lease: Bool) async throws -> LogIndex {
+        guard let traced = ServiceContext.current else { return try await registerRead(lease: lease) }
+        // In a traced call: the wait for the leader's confirmation (a ReadIndex round, or the
+        // lease) and for the apply to reach it, as one span.
+        let span = startSpan(lease ? "lease read" : "read index", context: traced)
+        defer { span.end() }
+        do {
+            let index = try await registerRead(lease: lease)
+            span.attributes["grey.index"] = Int(index.rawValue)
+            return index
+        } catch {
+            span.setStatus(SpanStatus(code: .error, message: "\(error)"))
+            throw error
+        }
+    }
+
+    nonisolated(nonsending) private func registerRead(lease: Bool) async throws -> LogIndex {
         try await withCheckedThrowingContinuation { continuation in
             if readArrivals.add((lease, continuation)) {
                 eventLoop.execute { self.assumeIsolated { $0.registerArrivedReads() } }

@@ -38,7 +38,7 @@ struct TracingTests {
         }
     }
 
-    @Test("one Put through a follower with greyctl --trace is one tree under greyctl's root span whose spans cover all three nodes: forward, propose, fsync, replicate to each follower and its fsync there, commit, apply, reply; untraced calls and heartbeats export nothing")
+    @Test("one Put through a follower with greyctl --trace is one tree under greyctl's root span whose spans cover all three nodes: forward, propose, fsync, replicate to each follower and its fsync there, commit, apply, reply; a traced read shows its ReadIndex wait; untraced calls and heartbeats export nothing")
     func putThroughFollower() async throws {
         let receiver = try Receiver()
         defer { receiver.stop() }
@@ -106,6 +106,21 @@ struct TracingTests {
         if let commit = named("commit", on: leader, in: spans).first, let fsync = named("fsync", on: leader, in: spans).first {
             #expect(fsync["parent"] as? String == commit["span"] as? String)
         }
+
+        // A linearizable read through the other follower: forwarded, and on the leader the wait
+        // for its ReadIndex round under the Get's server span.
+        let read = try await runProcess(greyctl, ["--trace", "kv", "get", "traced", "--endpoints", cluster.address(other)])
+        let readID = try #require(read.output.split(separator: "\n").first { $0.hasPrefix("trace id: ") }.map { String($0.dropFirst("trace id: ".count)) }, "\(read.output)")
+        var readSpans: [[String: Any]] = []
+        for _ in 0..<100 {
+            readSpans = receiver.spans().filter { $0["trace"] as? String == readID }
+            if !named("read index", on: leader, in: readSpans).isEmpty && !named("grey.v1.KV/Get", on: other, in: readSpans).isEmpty { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let readIndex = named("read index", on: leader, in: readSpans).first
+        let leaderGet = named("grey.v1.KV/Get", on: leader, in: readSpans).first
+        #expect(readIndex != nil && readIndex?["parent"] as? String == leaderGet?["span"] as? String, "\(readSpans.map { $0["name"] ?? "?" })")
+        #expect(!named("forward to leader", on: other, in: readSpans).isEmpty)
     }
 
     @Test("with GREY_TRACE_SAMPLE=1 a client's call is traced without asking, and peers' Raft messages only ever continue such a trace: no heartbeat or vote starts one")
