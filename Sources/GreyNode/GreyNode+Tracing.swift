@@ -39,8 +39,8 @@ extension GreyNode {
 
     /// Remembers the trace of a peer's append that carries entries, for the fsync span of the
     /// write that persists them (see `traceLogWrite`).
-    func traceAppend(_ envelope: Envelope) {
-        guard let call = ServiceContext.current, case .appendEntries(let append) = envelope.message, let last = append.entries.last else { return }
+    func traceAppend(_ envelope: Envelope, call: ServiceContext) {
+        guard case .appendEntries(let append) = envelope.message, let last = append.entries.last else { return }
         // Appends the log turned down leave their marks behind; a few dozen is plenty of history.
         if tracedAppends.count >= 64 { tracedAppends.removeAll() }
         tracedAppends[last.index] = call

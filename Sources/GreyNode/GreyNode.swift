@@ -516,7 +516,7 @@ public actor GreyNode {
     /// Steps a request from a peer and, if it expects one, waits for the core's reply to it.
     func handle(_ envelope: Envelope, expectsReply: Bool) async throws -> Message? {
         try ensureRunning()
-        if ServiceContext.current != nil { traceAppend(envelope) }
+        if let call = ServiceContext.current { traceAppend(envelope, call: call) }
         guard expectsReply else {
             core.step(envelope, at: now)
             kick()
@@ -723,12 +723,8 @@ public actor GreyNode {
             storageFailed("apply to the state machine", error)
         }
         appliedIndex = entries.last!.index
-        let traceEnded = traceStarted == nil ? nil : DefaultTracerClock.now
+        let traceWindow = traceStarted.map { ($0, DefaultTracerClock.now) }
         for entry in entries {
-            if let traceStarted, let traceEnded, let traced = tracedProposals.removeValue(forKey: entry.index) {
-                let applied = proposals[entry.index]?.term == entry.term && outcomes[entry.index] != nil
-                traceApplied(traced, applied: applied, from: traceStarted, to: traceEnded, batch: entries.count)
-            }
             if let change = configChanges.removeValue(forKey: entry.index) {
                 if case .config = entry.payload, entry.term == change.term {
                     change.continuation.resume()
@@ -737,7 +733,12 @@ public actor GreyNode {
                 }
             }
             guard let proposal = proposals.removeValue(forKey: entry.index) else { continue }
-            if proposal.term == entry.term, let outcome = outcomes[entry.index] {
+            let outcome = proposal.term == entry.term ? outcomes[entry.index] : nil
+            // Traced before the reply: once resumed, the call's handler ends its span.
+            if let (from, to) = traceWindow, let traced = tracedProposals.removeValue(forKey: entry.index) {
+                traceApplied(traced, applied: outcome != nil, from: from, to: to, batch: entries.count)
+            }
+            if let outcome {
                 proposal.continuation.resume(returning: outcome)
             } else {
                 metrics.noteProposalFailed()
