@@ -200,7 +200,56 @@ final class GreydCluster: @unchecked Sendable {
             if answered == processes.count, leaders.count == 1, let leader = leaders.first, processes[Int(leader)] != nil { return Int(leader) }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw GRPCStatus(.unavailable, "no agreed leader within \(limit): \(seen.joined(separator: "; "))")
+        let silent = seen.enumerated().filter { $0.element.contains("DEADLINE_EXCEEDED") }.map { processes.keys.sorted()[$0.offset] }
+        throw GRPCStatus(.unavailable, "no agreed leader within \(limit): \(seen.joined(separator: "; "))" + silent.map(diagnosis).joined())
+    }
+
+    /// gdb's `thread apply all bt` as one line per thread: its name, then each frame's function.
+    static func compactBacktraces(_ output: String) -> String {
+        var report = ""
+        for line in output.split(separator: "\n") {
+            if line.hasPrefix("Thread ") {
+                report += "\n  " + (line.split(separator: "\"").dropFirst().first.map { "\"\($0)\":" } ?? String(line))
+            } else if line.hasPrefix("#") {
+                let words = line.split(separator: " ", omittingEmptySubsequences: true)
+                let function = words.firstIndex(of: "in").map { words.index(after: $0) }.flatMap { words.indices.contains($0) ? words[$0] : nil } ?? words.dropFirst().first
+                report += " " + (function.map { String($0.prefix { $0 != "(" }.prefix(60)) } ?? "?")
+            }
+        }
+        return report
+    }
+
+    /// What a node that does not answer is doing: its process state, each thread's kernel
+    /// stack (root only) and user stack (when gdb is installed), and the end of its log. A
+    /// node silent at a crowded start failed a few CI runs; this is what says why next time.
+    func diagnosis(_ node: Int) -> String {
+        guard let process = processes[node] else { return "" }
+        let pid = process.processIdentifier
+        var report = "\n--- node \(node) (pid \(pid)) does not answer"
+        report += "\n" + ((try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? "").split(separator: "\n")
+            .filter { $0.hasPrefix("State") || $0.hasPrefix("Threads") || $0.hasPrefix("VmRSS") }.joined(separator: "; ")
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        for thread in threads.sorted() {
+            let name = (try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+            let stack = ((try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/stack", encoding: .utf8)) ?? "")
+                .split(separator: "\n").prefix(4).map { $0.split(separator: " ").last.map(String.init) ?? "" }.joined(separator: " < ")
+            report += "\n  thread \(thread) \(name): \(stack)"
+        }
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb") {
+            let gdb = Process()
+            gdb.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+            gdb.arguments = ["20", "/usr/bin/gdb", "-p", String(pid), "-batch", "-ex", "thread apply all bt 10"]
+            let pipe = Pipe()
+            gdb.standardOutput = pipe
+            gdb.standardError = FileHandle.nullDevice
+            if (try? gdb.run()) != nil {
+                let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                gdb.waitUntilExit()
+                report += Self.compactBacktraces(output)
+            }
+        }
+        report += "\n  log: " + log(node).split(separator: "\n").suffix(12).joined(separator: "\n  log: ")
+        return report
     }
 }
 

@@ -181,8 +181,10 @@ struct BadInputTests {
         try await round(100)  // warm up pools and caches
         let before = residentBytes()
         try await round(400)
-        // Every hostile connection must be gone: a connection kept open keeps its buffers.
-        let deadline = ContinuousClock.now + .seconds(5)
+        // Every hostile connection must be gone: a connection kept open keeps its buffers. The
+        // bound is for something that must happen, not a speed: a full-suite run with every
+        // process suite starting beside this one once still had 6 of 400 open after 5 s.
+        let deadline = ContinuousClock.now + .seconds(20)
         while server.server.statistics.openConnections > 0, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
