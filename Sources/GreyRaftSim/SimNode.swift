@@ -4,17 +4,18 @@ import GreyRaft
 struct DurableStore {
     var hardState = HardState()
     var snapshot: SnapshotMetadata? = nil
-    var snapshotValues: [String: String] = [:]
+    /// The state machine's image (`KVStateMachine.image`) at the snapshot.
+    var snapshotImage: [String: String] = [:]
     var entries: [LogEntry] = []
     /// Applies are written atomically with the applied index, as Grey's RocksDB apply is.
     var machine = KVStateMachine()
 
     mutating func write(_ ready: Ready) {
         if let snapshot = ready.snapshot {
-            snapshotValues = SnapshotCodec.decode(snapshot.data)
+            snapshotImage = SnapshotCodec.decode(snapshot.data)
             self.snapshot = snapshot.metadata
             entries = []
-            machine.restore(values: snapshotValues, appliedIndex: snapshot.metadata.index)
+            machine.restore(image: snapshotImage, appliedIndex: snapshot.metadata.index)
         }
         if let from = ready.truncateFrom {
             entries.removeAll { $0.index >= from }
@@ -28,7 +29,7 @@ struct DurableStore {
 
     mutating func takeSnapshot(metadata: SnapshotMetadata) {
         snapshot = metadata
-        snapshotValues = machine.values
+        snapshotImage = machine.image
         entries.removeAll { $0.index <= metadata.index }
     }
 }

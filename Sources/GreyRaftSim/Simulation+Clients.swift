@@ -6,10 +6,32 @@ import GreyRaft
 extension Simulation {
     func startOperation(client: Int) {
         guard clientBusy[client] == nil, now < options.faultPhaseMs + options.healPhaseMs - 300 else { return }
-        let key = "k\(random.next() % UInt64(options.keys))"
         // In the hostile profile half the clients only read, each from one fixed node, as a
         // reader behind a load balancer would: they keep asking a leader that was cut off.
-        let stickyReader = options.stickyReaders && client % 2 == 1
+        let stickyReader = options.stickyReaders && client % 2 == 1 && client < options.clients
+        let operation = client < options.clients ? keyValueOperation(stickyReader: stickyReader) : bankOperation(client: client)
+        let up = members.filter(\.isUp)
+        let fixed = stickyReader ? up.first { $0.id.rawValue == UInt64(client / 2 % max(1, options.nodeCount)) } : nil
+        guard let target = fixed ?? up.first(where: { $0.id == leaderGuess[client] }) ?? up.randomElement(using: &random) else {
+            queue.schedule(at: now + 20, .clientNext(client))
+            return
+        }
+        let id = nextOperationID
+        nextOperationID += 1
+        history[id] = HistoryOperation(id: id, client: client, operation: operation, invokedAt: now, completedAt: nil, result: nil)
+        report.operations += 1
+        clientBusy[client] = id
+        queue.schedule(at: now + options.requestTimeoutMs, .clientTimeout(id))
+        if let paused = target.pausedUntil, paused > now {
+            target.inbox.append(.invoke(id, target.id))  // a stopped process answers when resumed
+        } else {
+            perform(id, at: target)
+        }
+    }
+
+    /// A key-value client's next operation on one of the keys.
+    func keyValueOperation(stickyReader: Bool) -> KVOperation {
+        let key = "k\(random.next() % UInt64(options.keys))"
         // Sticky readers alternate linearizable and lease reads (a lease is what a stale
         // leader is most tempted to trust).
         let roll = stickyReader ? (random.next() % 2 == 0 ? 40 : 65) : random.next() % 100
@@ -30,23 +52,31 @@ extension Simulation {
         default:
             operation = .delete(key: key)
         }
-        let up = members.filter(\.isUp)
-        let fixed = stickyReader ? up.first { $0.id.rawValue == UInt64(client / 2 % max(1, options.nodeCount)) } : nil
-        guard let target = fixed ?? up.first(where: { $0.id == leaderGuess[client] }) ?? up.randomElement(using: &random) else {
-            queue.schedule(at: now + 20, .clientNext(client))
-            return
+        return operation
+    }
+
+    /// A bank client's next operation: the transfer its last audit planned, else an audit
+    /// (mostly linearizable; some lease, some stale).
+    func bankOperation(client: Int) -> KVOperation {
+        if let transfer = bankPlans.removeValue(forKey: client) { return transfer }
+        switch random.next() % 10 {
+        case 0..<6: return .audit(consistency: .linearizable)
+        case 6..<8: return .audit(consistency: .lease)
+        default: return .audit(consistency: .stale)
         }
-        let id = nextOperationID
-        nextOperationID += 1
-        history[id] = HistoryOperation(id: id, client: client, operation: operation, invokedAt: now, completedAt: nil, result: nil)
-        report.operations += 1
-        clientBusy[client] = id
-        queue.schedule(at: now + options.requestTimeoutMs, .clientTimeout(id))
-        if let paused = target.pausedUntil, paused > now {
-            target.inbox.append(.invoke(id, target.id))  // a stopped process answers when resumed
-        } else {
-            perform(id, at: target)
-        }
+    }
+
+    /// Plans a transfer of a random amount between two accounts from what an audit saw, as a
+    /// bank client of etcd does: new balances computed by the client, the Txn comparing the
+    /// mod revisions the audit returned (a stale audit's make the compare fail, as they must).
+    func planTransfer(client: Int, after audit: KVResult) {
+        guard client >= options.clients, case let .audited(balances, modRevisions, _) = audit else { return }
+        let from = Int(random.next() % UInt64(Bank.accounts))
+        let to = (from + 1 + Int(random.next() % UInt64(Bank.accounts - 1))) % Bank.accounts
+        let amount = Int(random.next() % UInt64(max(0, balances[from]) + 1))
+        bankPlans[client] = .transfer(
+            from: Bank.account(from), to: Bank.account(to), newFrom: balances[from] - amount, newTo: balances[to] + amount,
+            seen: [modRevisions[from], modRevisions[to]])
     }
 
     /// Hands an invoked operation to the node serving it.
@@ -59,13 +89,20 @@ extension Simulation {
             return
         }
         switch operation {
+        case .audit(.stale):
+            let result = target.disk.machine.audit()
+            staleAudits.append((id, result))
+            history[id] = nil  // served from one replica as it stands: checked for the total only
+            report.completedReads += 1
+            planTransfer(client: client, after: result)
+            release(client: client)
         case .get(_, .stale):
             let value = target.disk.machine.values[key]
             staleReads.append((id, value))
             history[id] = nil  // stale reads are not linearizable by design; checked on their own
             report.completedReads += 1
             release(client: client)
-        case .get(_, let level):
+        case .get(_, let level), .audit(let level):
             target.readRequests.insert(id)
             target.core!.readIndex(requestID: id, lease: level == .lease, at: clock(target))
             process(target)
@@ -107,10 +144,8 @@ extension Simulation {
         operation.completedAt = now
         operation.result = result
         history[id] = operation
-        switch operation.operation {
-        case .get: report.completedReads += 1
-        default: report.acknowledgedWrites += 1
-        }
+        if operation.operation.isWrite { report.acknowledgedWrites += 1 } else { report.completedReads += 1 }
+        planTransfer(client: operation.client, after: result)
         if clientBusy[operation.client] == id { release(client: operation.client) }
     }
 
@@ -144,7 +179,7 @@ extension Simulation {
         node.confirmedReads.removeAll { $0.index <= applied }
         for read in ready {
             guard let operation = history[read.operation] else { continue }
-            succeed(read.operation, .value(node.disk.machine.values[operation.operation.key]))
+            succeed(read.operation, operation.operation.isBank ? node.disk.machine.audit() : .value(node.disk.machine.values[operation.operation.key]))
         }
     }
 }

@@ -50,6 +50,10 @@ public final class Simulation {
     var nextValue = 0
     var staleReads: [(operation: UInt64, value: String?)] = []
     var writtenValues: Set<String> = []
+    /// The bank's stale audits (served from one replica's state, checked for the total only).
+    var staleAudits: [(operation: UInt64, result: KVResult)] = []
+    /// The transfer each bank client makes next, planned from its last audit.
+    var bankPlans: [Int: KVOperation] = [:]
 
     public init(options: SimulationOptions) {
         self.options = options
@@ -63,7 +67,7 @@ public final class Simulation {
     /// Runs the whole scenario and reports what it found.
     public func run() -> SimulationReport {
         for id in bootstrap.voters.sorted() { start(id, durable: DurableStore()) }
-        for client in 0..<options.clients { queue.schedule(at: Int(random.next() % 50), .clientNext(client)) }
+        for client in 0..<options.clients + options.bankClients { queue.schedule(at: Int(random.next() % 50), .clientNext(client)) }
         if options.partitions || options.crashes || options.pauses { queue.schedule(at: 300, .nemesis) }
         if options.membershipChanges { queue.schedule(at: 500, .operatorStep) }
         queue.schedule(at: options.faultPhaseMs, .heal)
@@ -98,6 +102,7 @@ public final class Simulation {
         let node = nodes[id] ?? newNode(id)
         nodes[id] = node
         node.disk = durable
+        node.disk.machine.ignoresCompares = options.txnIgnoresCompares
         node.incarnation += 1
         node.pipelineFreeAt = now
         node.pendingReadies = 0
@@ -261,7 +266,7 @@ public final class Simulation {
             if case .installSnapshot(var snapshot) = envelope.message, let sender = nodes[envelope.from] {
                 // The runtime attaches the state machine's bytes to the core's snapshot message.
                 guard sender.disk.snapshot == snapshot.metadata else { return }
-                snapshot.data = SnapshotCodec.encode(sender.disk.snapshotValues)
+                snapshot.data = SnapshotCodec.encode(sender.disk.snapshotImage)
                 envelope.message = .installSnapshot(snapshot)
             }
             node.core!.step(envelope, at: clock(node))
@@ -463,6 +468,7 @@ public final class Simulation {
         checkLogMatching()
         checkFinalStates()
         checkHistory()
+        checkBank()
     }
 
     func allMembersApplied(through index: LogIndex) -> Bool {

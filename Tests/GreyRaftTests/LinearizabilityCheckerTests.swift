@@ -199,6 +199,8 @@ enum RandomHistory {
             guard state == expected else { return .swapped(succeeded: false, current: state) }
             defer { state = new }
             return .swapped(succeeded: true, current: state)
+        case .transfer, .audit:
+            preconditionFailure("the single-key histories here hold no bank operations")
         }
     }
 
