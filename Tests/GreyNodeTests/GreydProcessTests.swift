@@ -4,6 +4,7 @@ import GreyTestSupport
 import GreyWire
 import NIOCore
 import NIOSSL
+import Synchronization
 import Testing
 
 /// Real `greyd` processes on loopback, as a user starts them.
@@ -20,6 +21,8 @@ final class GreydCluster: @unchecked Sendable {
     /// Run each node as its own unprivileged user (uid 60000 + node), as a real deployment
     /// does; when the tests are not root they already are unprivileged and run as themselves.
     let unprivileged: Bool
+    /// The test's channels to the nodes (`channel(_:)`), by address and TLS setting.
+    private let openChannels = Mutex<[String: GRPCChannel]>([:])
 
     static let binary = RepositoryPaths.root.appendingPathComponent(".build/debug/greyd")
     /// How long the tests' own connections may take to connect: the 1 s default suits a
@@ -167,10 +170,34 @@ final class GreydCluster: @unchecked Sendable {
     /// Stops every node and removes the data and logs (kept with GREY_KEEP_TEST_DIRS=1, for a look after a failure).
     func stopAll() {
         for node in Array(processes.keys) { kill(node, signal: SIGTERM) }
+        let channels = openChannels.withLock { channels in
+            defer { channels = [:] }
+            return Array(channels.values)
+        }
+        Task { for channel in channels { await channel.close() } }
         if ProcessInfo.processInfo.environment["GREY_KEEP_TEST_DIRS"] == nil { try? FileManager.default.removeItem(at: directory) }
     }
 
-    func channel(_ node: Int) throws -> GRPCChannel { try GRPCChannel(target: address(node), connectTimeout: Self.connectTimeout, tls: clientTLS) }
+    /// A channel to node `node`, one per node (and TLS setting) for the cluster's life: the
+    /// tests poll, and a channel per call left a connection open on the node per poll until
+    /// the node stopped (hundreds per node in a long test, thousands across the suites at the
+    /// crowded start). A restarted node's channel dials again on its next call.
+    func channel(_ node: Int) throws -> GRPCChannel {
+        let key = "\(address(node)) \(clientTLS.map { "\(ObjectIdentifier($0))" } ?? "cleartext")"
+        if let open = openChannels.withLock({ $0[key] }) { return open }
+        let made = try ownChannel(node)
+        return openChannels.withLock { channels in
+            if let raced = channels[key] { return raced }
+            channels[key] = made
+            return made
+        }
+    }
+
+    /// A channel with a connection of its own to node `node`, for a test that needs one (and
+    /// closes it); `channel(_:)` shares one per node.
+    func ownChannel(_ node: Int) throws -> GRPCChannel {
+        try GRPCChannel(target: address(node), connectTimeout: Self.connectTimeout, tls: clientTLS)
+    }
 
     /// A channel to a greyd started alone (`startAlone`) on `port`.
     static func channel(port: Int) throws -> GRPCChannel { try GRPCChannel(target: "127.0.0.1:\(port)", connectTimeout: connectTimeout) }

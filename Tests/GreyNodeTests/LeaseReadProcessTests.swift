@@ -36,7 +36,7 @@ struct LeaseReadProcessTests {
             _ = try await cluster.channel(leader).call(KVMethods.put, PutRequest(key: key, value: old), timeout: .seconds(5))
             // A connection of its own to the leader, open before the pause, so the read waits
             // in the paused process's socket rather than in a connect.
-            let direct = try cluster.channel(leader)
+            let direct = try cluster.ownChannel(leader)
             _ = try await direct.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .seconds(2))
             let process = try #require(cluster.processes[leader])
             kill(process.processIdentifier, SIGSTOP)
