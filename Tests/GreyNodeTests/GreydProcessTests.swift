@@ -231,6 +231,24 @@ final class GreydCluster: @unchecked Sendable {
         throw GRPCStatus(.unavailable, "no agreed leader within \(limit): \(seen.joined(separator: "; "))" + silent.map(diagnosis).joined())
     }
 
+    /// The kernel's view of the TCP sockets on `port` (/proc/net/tcp): the listening one, whose
+    /// receive queue is how many connections wait to be accepted, and the accepted ones, whose
+    /// queues are bytes not yet read by the node or not yet taken by the client. Says whether
+    /// a silent node stopped accepting, stopped reading, or read and did not answer.
+    static func socketQueues(port: Int) -> String {
+        let states = ["01": "established", "0A": "listen", "06": "time-wait", "08": "close-wait", "02": "syn-sent", "03": "syn-recv"]
+        let lines = ((try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)) ?? "").split(separator: "\n").dropFirst()
+        var found: [String] = []
+        for line in lines {
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, let local = fields[1].split(separator: ":").last, Int(local, radix: 16) == port else { continue }
+            let remote = fields[2].split(separator: ":").last.flatMap { Int($0, radix: 16) } ?? 0
+            let queues = fields[4].split(separator: ":").map { Int($0, radix: 16) ?? -1 }
+            found.append("\(states[String(fields[3])] ?? String(fields[3])) from port \(remote): send queue \(queues.first ?? -1), receive queue \(queues.last ?? -1)")
+        }
+        return "  sockets on port \(port): " + (found.isEmpty ? "none" : found.joined(separator: "; "))
+    }
+
     /// gdb's `thread apply all bt` as one line per thread: its name, then each frame's function.
     static func compactBacktraces(_ output: String) -> String {
         var report = ""
@@ -255,6 +273,8 @@ final class GreydCluster: @unchecked Sendable {
         var report = "\n--- node \(node) (pid \(pid)) does not answer"
         report += "\n" + ((try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? "").split(separator: "\n")
             .filter { $0.hasPrefix("State") || $0.hasPrefix("Threads") || $0.hasPrefix("VmRSS") }.joined(separator: "; ")
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
+        report += "; \(descriptors) open files\n" + Self.socketQueues(port: basePort + node)
         let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
         for thread in threads.sorted() {
             let name = (try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
