@@ -228,7 +228,9 @@ final class GreydCluster: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         let silent = seen.enumerated().filter { $0.element.contains("DEADLINE_EXCEEDED") }.map { processes.keys.sorted()[$0.offset] }
-        throw GRPCStatus(.unavailable, "no agreed leader within \(limit): \(seen.joined(separator: "; "))" + silent.map(diagnosis).joined())
+        var report = "no agreed leader within \(limit): \(seen.joined(separator: "; "))"
+        for node in silent { report += await diagnosis(node) }
+        throw GRPCStatus(.unavailable, report)
     }
 
     /// The kernel's view of the TCP sockets on `port` (/proc/net/tcp): the listening one, whose
@@ -267,10 +269,20 @@ final class GreydCluster: @unchecked Sendable {
     /// What a node that does not answer is doing: its process state, each thread's kernel
     /// stack (root only) and user stack (when gdb is installed), and the end of its log. A
     /// node silent at a crowded start failed a few CI runs; this is what says why next time.
-    func diagnosis(_ node: Int) -> String {
+    func diagnosis(_ node: Int) async -> String {
         guard let process = processes[node] else { return "" }
         let pid = process.processIdentifier
         var report = "\n--- node \(node) (pid \(pid)) does not answer"
+        // The shared channel's connection, or the node? A connection of its own tells them apart.
+        if let fresh = try? ownChannel(node) {
+            do {
+                let status = try await fresh.call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .seconds(2))
+                report += "; on a new connection it answers: \(status.state) term \(status.term) leader \(status.hasLeader ? String(status.leaderID) : "none")"
+            } catch {
+                report += "; on a new connection too: \(error)"
+            }
+            await fresh.close()
+        }
         report += "\n" + ((try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? "").split(separator: "\n")
             .filter { $0.hasPrefix("State") || $0.hasPrefix("Threads") || $0.hasPrefix("VmRSS") }.joined(separator: "; ")
         let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
