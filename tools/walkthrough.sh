@@ -145,8 +145,9 @@ check "etcdctl endpoint hashkv answers on every member" "$(grep -cE '^127.0.0.1:
 out=$(etcdctl move-leader 1 2>&1)
 check "etcdctl move-leader 1" "$out" 'Leadership transferred from [0-9a-f]+ to 1|already'
 out=$(etcdctl member add n3 --peer-urls=http://127.0.0.1:5003 --learner 2>&1)
-check "etcdctl member add --learner" "$out" '^Member [0-9a-f]+ added to cluster [0-9a-f]+'
-learner=$(sed -n 's/^Member \([0-9a-f]*\) added.*/\1/p' <<<"$out")
+# etcdctl prints both ids with %16x: space-padded, so an id below 2^60 has two spaces before it.
+check "etcdctl member add --learner" "$out" '^Member +[0-9a-f]+ added to cluster +[0-9a-f]+'
+learner=$(sed -n 's/^Member  *\([0-9a-f]*\) added.*/\1/p' <<<"$out")
 [ -n "$learner" ] && etcdctl member remove "$learner" >/dev/null 2>&1   # it never started: take it out again
 
 # "Changing membership": a fourth node joins, takes the lead, and is removed.
