@@ -128,12 +128,13 @@ public struct KVStateMachine: Hashable, Sendable {
             modRevisions[to] = revision
             return (id, .transferred(succeeded: holds))
         }
-        let before = values
+        // Every other command touches its one key.
+        let key = operation.key
+        let before = values[key]
         let result = Self.execute(operation, on: &values)
-        if values != before {
+        if values[key] != before {
             revision += 1
-            for (key, value) in values where before[key] != value { modRevisions[key] = revision }
-            for key in before.keys where values[key] == nil { modRevisions[key] = nil }
+            modRevisions[key] = values[key] == nil ? nil : revision
         }
         return (id, result)
     }

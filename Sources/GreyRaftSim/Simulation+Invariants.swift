@@ -125,20 +125,19 @@ extension Simulation {
     /// end — adds up to the bank's total, and no audit saw an older revision than one that
     /// finished before it began.
     func checkBank() {
-        var audits = staleAudits.map { (String("audit #\($0.operation)"), $0.result) }
+        var audits = staleAudits.map { ("audit #\($0.operation)", $0.result) }
+        var timed: [BankCheck.TimedAudit] = []
         for operation in history.values {
-            if case .audit = operation.operation, let result = operation.result { audits.append(("audit #\(operation.id)", result)) }
+            guard case .audit = operation.operation, let result = operation.result, let completed = operation.completedAt,
+                case let .audited(_, _, revision) = result
+            else { continue }
+            audits.append(("audit #\(operation.id)", result))
+            timed.append(BankCheck.TimedAudit(id: operation.id, invokedAt: operation.invokedAt, completedAt: completed, revision: revision))
         }
-        for node in members where node.raft != nil { audits.append(("\(node.id)'s final state", node.disk.machine.audit())) }
-        report.audits = audits.count - members.filter { $0.raft != nil }.count
+        report.audits = audits.count
         report.transfers = history.values.filter { $0.result == .transferred(succeeded: true) }.count
+        for node in members where node.raft != nil { audits.append(("\(node.id)'s final state", node.disk.machine.audit())) }
         if let wrong = BankCheck.wrongTotal(audits) { violation(.bankTotal, wrong) }
-        let timed = history.values.compactMap { operation -> BankCheck.TimedAudit? in
-            guard case .audit = operation.operation, let completed = operation.completedAt,
-                case let .audited(_, _, revision)? = operation.result
-            else { return nil }
-            return BankCheck.TimedAudit(id: operation.id, invokedAt: operation.invokedAt, completedAt: completed, revision: revision)
-        }
         if let back = BankCheck.revisionWentBack(timed) { violation(.revisionWentBack, back) }
     }
 }
