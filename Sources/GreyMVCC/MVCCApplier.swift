@@ -12,7 +12,7 @@ final class MVCCApplier {
     /// Writes made so far by the command being applied (the `sub` of its revision).
     private var writes: Int64 = 0
 
-    /// The revision the batch started at; the revision key is written once, by `finish()`.
+    /// The revision the batch started at; the revision key is written once, by `finish(into:)`.
     private let startRevision: Int64
 
     /// Starts on `batch` with the store's revision, compaction and alarms as they are.
@@ -24,18 +24,19 @@ final class MVCCApplier {
         startRevision = revision
     }
 
-    /// History entries of the batch, written by `finish()`: nothing in an apply reads them
-    /// back, and written together, in revision order, RocksDB inserts them next to each other
-    /// (its memtable reuses the search of the previous insert when the next key is close;
-    /// interleaved with the index writes, every insert searched the memtable from the top).
+    /// History entries of the batch, written by `finish(into:)`: nothing in an apply reads
+    /// them back, so they go to the plain copy of the batch, unindexed; and written together,
+    /// in revision order, RocksDB inserts them next to each other (its memtable reuses the
+    /// search of the previous insert when the next key is close; interleaved with the index
+    /// writes, every insert searched the memtable from the top).
     private var history: [(key: [UInt8], value: [UInt8])] = []
 
     /// Records the history and the revision the commands brought the store to (once per
-    /// batch, not per command).
-    func finish() {
-        for entry in history { batch.put(MVCCStore.family, entry.key, entry.value) }
+    /// batch, not per command) in `writes`, the plain copy of the batch that will be written.
+    func finish(into writes: WriteBatch) {
+        for entry in history { writes.put(MVCCStore.family, entry.key, entry.value) }
         history = []
-        if revision != startRevision { batch.put(MVCCStore.family, MVCCKeys.revisionKey, MVCCKeys.encodeRevision(revision)) }
+        if revision != startRevision { writes.put(MVCCStore.family, MVCCKeys.revisionKey, MVCCKeys.encodeRevision(revision)) }
     }
 
     private var reader: MVCCReader { MVCCReader { [batch] in batch.cursor(MVCCStore.family, from: $0) } }

@@ -70,9 +70,10 @@ public final class MVCCStore: @unchecked Sendable {
         var outcomes: [MVCCOutcome] = []
         outcomes.reserveCapacity(commands.count)
         for command in commands { outcomes.append(try applier.apply(command)) }
-        applier.finish()
+        let writes = batch.plainCopy()
+        applier.finish(into: writes)
         do {
-            try storage.writeState(batch, appliedIndex: appliedIndex)
+            try storage.writeState(writes, appliedIndex: appliedIndex)
         } catch {
             reload()  // unknown whether the write landed
             throw error

@@ -68,6 +68,15 @@ public final class IndexedWriteBatch {
         return RocksDBCursor(iterator: merged, source: self, from: start)
     }
 
+    /// The batch's writes as a plain batch (a copy, one memcpy): writes added to it are written
+    /// with the others, atomically, but never indexed. For writes nothing in the batch reads
+    /// back — indexing each one costs a search of the batch's skip list.
+    public func plainCopy() -> WriteBatch {
+        var size = 0
+        let data = rocksdb_writebatch_wi_data(handle, &size)
+        return WriteBatch(handle: rocksdb_writebatch_create_from(data, size), database: database)
+    }
+
     /// Marks the current state; `rollBack()` returns to it.
     public func setSavePoint() {
         rocksdb_writebatch_wi_set_save_point(handle)

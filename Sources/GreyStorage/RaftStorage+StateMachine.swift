@@ -18,6 +18,12 @@ extension RaftStorage {
         try database.write(batch, sync: false)
     }
 
+    /// The same for a plain batch (`IndexedWriteBatch.plainCopy()` and what was added to it).
+    public func writeState(_ batch: WriteBatch, appliedIndex: LogIndex) throws(StorageError) {
+        batch.put(Self.stateFamily, Self.appliedKey, Self.encodeUInt64(appliedIndex.rawValue))
+        try database.write(batch, sync: false)
+    }
+
     /// Writes a state batch that leaves the applied index where it is: housekeeping that
     /// changes no answer (removing what a compaction made unreachable). Not synced: a crash
     /// that loses it leaves the work to be done again.

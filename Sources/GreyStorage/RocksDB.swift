@@ -46,6 +46,18 @@ public final class RocksDB: @unchecked Sendable {
         rocksdb_options_set_info_log_level(options, 5)  // HEADER_LEVEL
         let names = ["default"] + columnFamilies
         let perFamily = names.map { _ in rocksdb_options_create()! }
+        // Bloom filters, in the memtables and in each table file: applying a write looks up the
+        // key's current version first, and for a new key that lookup finds nothing — without a
+        // filter it searches the memtable and every level-0 table to learn so (a fifth of a
+        // follower's CPU replaying the log). Iterators and seeks do not use them.
+        let tableOptions = rocksdb_block_based_options_create()!
+        rocksdb_block_based_options_set_filter_policy(tableOptions, rocksdb_filterpolicy_create_bloom(10))
+        for familyOptions in perFamily {
+            rocksdb_options_set_block_based_table_factory(familyOptions, tableOptions)
+            rocksdb_options_set_memtable_whole_key_filtering(familyOptions, 1)
+            rocksdb_options_set_memtable_prefix_bloom_size_ratio(familyOptions, 0.02)
+        }
+        rocksdb_block_based_options_destroy(tableOptions)  // the factory keeps its own copy
         var handles = [OpaquePointer?](repeating: nil, count: names.count)
         var error: UnsafeMutablePointer<CChar>? = nil
         let cNames = names.map { strdup($0) }
@@ -211,6 +223,12 @@ public final class WriteBatch {
 
     public init(for database: RocksDB) {
         handle = rocksdb_writebatch_create()
+        self.database = database
+    }
+
+    /// Takes ownership of `handle`.
+    init(handle: OpaquePointer, database: RocksDB) {
+        self.handle = handle
         self.database = database
     }
 
