@@ -54,6 +54,16 @@ extension GreydCluster {
             } catch {
                 report += "; on a new connection too: \(error)"
             }
+            // An unknown method is refused by the connection's handler itself, with no task and no
+            // visit to the node: an answer here and none above means calls stall on their way
+            // through the node, no answer means the connection is not served at all.
+            let unknown = GRPCMethod<GetClusterStatusRequest, GetClusterStatusResponse>(service: "grey.v1.Diagnosis", name: "Probe")
+            do {
+                _ = try await fresh.call(unknown, GetClusterStatusRequest(), timeout: .seconds(2))
+                report += "; an unknown method was answered as if it existed"
+            } catch {
+                report += "; an unknown method: \(error)"
+            }
             await fresh.close()
         }
         report += "\n" + ((try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? "").split(separator: "\n")
