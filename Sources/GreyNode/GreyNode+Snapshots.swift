@@ -56,31 +56,47 @@ extension GreyNode {
 
     private func transferSnapshot(to peer: NodeID, channel: GRPCChannel, term: Term) async {
         defer { snapshotTransfers.remove(peer) }
-        let source: SnapshotSource
-        do {
-            source = try await openSnapshot()
-        } catch {
-            log("cannot read a snapshot for node \(peer.rawValue): \(error)", level: .error)
-            return
-        }
-        guard raft.role == .leader, raft.term == term else { return }
-        let metadata = source.metadata
-        let sender = SnapshotSender(source: source, channel: channel, term: term, leader: configuration.id, queue: snapshotQueue, chunkBytes: configuration.snapshotChunkBytes)
-        let started = ContinuousClock.now
-        log("sending node \(peer.rawValue) a snapshot at index \(metadata.index.rawValue)")
-        do {
-            let response = try await sender.run { await self.isLeader(of: term) }
-            let elapsed = (ContinuousClock.now - started).components
-            let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
-            if response.installed {
-                metrics.noteSnapshotSent(bytes: source.offset, seconds: seconds)
-                log("node \(peer.rawValue) installed the snapshot at index \(metadata.index.rawValue): \(source.offset) bytes in \(String(format: "%.2f", seconds)) s")
+        // A snapshot that went stale before the follower took any of it is replaced by a fresh
+        // one (a bounded number of times: the core asks again if this transfer gives up).
+        for _ in 0..<3 {
+            let source: SnapshotSource
+            do {
+                source = try await openSnapshot()
+            } catch {
+                log("cannot read a snapshot for node \(peer.rawValue): \(error)", level: .error)
+                return
             }
-            let match = response.installed ? metadata.index : 0
-            receive(Envelope(from: peer, to: configuration.id, message: .snapshotResponse(SnapshotResponse(term: Term(response.term), matchIndex: match))))
-        } catch {
-            log("snapshot to node \(peer.rawValue) stopped: \(error)", level: .warning)
+            guard raft.role == .leader, raft.term == term else { return }
+            let metadata = source.metadata
+            let sender = SnapshotSender(source: source, channel: channel, term: term, leader: configuration.id, queue: snapshotQueue, chunkBytes: configuration.snapshotChunkBytes)
+            let started = ContinuousClock.now
+            log("sending node \(peer.rawValue) a snapshot at index \(metadata.index.rawValue)")
+            do {
+                let response = try await sender.run(
+                    stillLeading: { await self.isLeader(of: term) },
+                    stillCurrent: { await self.logGoesOn(from: metadata.index) })
+                let elapsed = (ContinuousClock.now - started).components
+                let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+                if response.installed {
+                    metrics.noteSnapshotSent(bytes: source.offset, seconds: seconds)
+                    log("node \(peer.rawValue) installed the snapshot at index \(metadata.index.rawValue): \(source.offset) bytes in \(String(format: "%.2f", seconds)) s")
+                }
+                let match = response.installed ? metadata.index : 0
+                receive(Envelope(from: peer, to: configuration.id, message: .snapshotResponse(SnapshotResponse(term: Term(response.term), matchIndex: match))))
+                return
+            } catch let outdated as SnapshotSender.Outdated {
+                log("the snapshot at index \(outdated.index.rawValue) went stale before node \(peer.rawValue) took any of it (the log was compacted past it); taking a newer one")
+            } catch {
+                log("snapshot to node \(peer.rawValue) stopped: \(error)", level: .warning)
+                return
+            }
         }
+    }
+
+    /// Whether this node's log still holds every entry after `index`: a follower that installs
+    /// a snapshot at `index` can go on from the log rather than need another snapshot.
+    func logGoesOn(from index: LogIndex) -> Bool {
+        raft.snapshotMetadata(at: index) != nil
     }
 
     /// The state as applied here now, frozen, with the metadata that describes it: what a

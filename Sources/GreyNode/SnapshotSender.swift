@@ -16,15 +16,27 @@ struct SnapshotSender {
     var chunkBytes = 1 << 20
     var maxFailures = 10
 
+    /// Thrown when the snapshot went stale before the follower took any of it: the leader
+    /// compacted its log past the snapshot's index, so a follower that installed it would need
+    /// another one at once. A follower that was down when the transfer began (its first chunk
+    /// retried until it came back) got such a snapshot and then a second one: twice the time.
+    struct Outdated: Error {
+        let index: LogIndex
+    }
+
     /// Sends until the follower says it installed the snapshot (or answers with a newer term);
-    /// throws when the transfer cannot go on. `stillLeading` is asked before every chunk.
-    func run(stillLeading: @Sendable () async -> Bool) async throws -> InstallSnapshotResponse {
+    /// throws when the transfer cannot go on. `stillLeading` is asked before every chunk;
+    /// `stillCurrent` (whether the leader's log still goes on from the snapshot's index) before
+    /// every try of the first chunk — later, replacing the snapshot would throw away what was
+    /// sent, and a transfer slower than the log's compaction would start over for ever.
+    func run(stillLeading: @Sendable () async -> Bool, stillCurrent: @Sendable () async -> Bool) async throws -> InstallSnapshotResponse {
         let metadata = source.metadata
         let configuration = LogEntryCodec.wireConfiguration(metadata.configuration)
         var chunk = try await next()
         var failures = 0
         while true {
             guard await stillLeading() else { throw GRPCStatus(.cancelled, "no longer the leader of term \(term)") }
+            if chunk.offset == 0, await !stillCurrent() { throw Outdated(index: metadata.index) }
             let request = InstallSnapshotRequest(
                 term: term.rawValue, leaderID: leader.rawValue, lastIncludedIndex: metadata.index.rawValue,
                 lastIncludedTerm: metadata.term.rawValue, configuration: configuration, offset: chunk.offset, data: chunk.data,
