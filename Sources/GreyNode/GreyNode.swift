@@ -35,7 +35,7 @@ public actor GreyNode {
     /// The origin of the clock readings handed to the core.
     private let clockOrigin = ContinuousClock.now
     /// The node's monotonic clock, as the core reads it.
-    var now: Duration { ContinuousClock.now - clockOrigin }
+    nonisolated var now: Duration { ContinuousClock.now - clockOrigin }
     let storage: RaftStorage
     /// The state machine: the MVCC store in `storage`.
     let store: MVCCStore
@@ -63,6 +63,11 @@ public actor GreyNode {
         var installing = false
         /// This node learned it was removed from the cluster: it serves no more.
         var removed = false
+        /// Until when (a reading of `now`) a lease read may be answered from the store at once,
+        /// on the caller's loop; nil while it may not (`publishReadState`).
+        var leaseReadsUntil: Duration?
+        /// The applied index, for the headers of answers given off the node's loop.
+        var appliedIndex: UInt64 = 0
     }
     var appliedIndex: LogIndex
     private var proposals: [LogIndex: (term: Term, continuation: CheckedContinuation<MVCCOutcome, Error>)] = [:]
@@ -210,7 +215,10 @@ public actor GreyNode {
     public func halt() async {
         stop()
         halted = true
-        published.withLockedValue { $0.leading = false }
+        published.withLockedValue {
+            $0.leading = false
+            $0.leaseReadsUntil = nil
+        }
         while processing { try? await Task.sleep(for: .milliseconds(5)) }
         let unavailable = stoppedStatus
         for (_, proposal) in proposals { proposal.continuation.resume(throwing: unavailable) }
@@ -479,12 +487,52 @@ public actor GreyNode {
         kick()
     }
 
-    /// A Get served by this node, in one visit to the actor: for a linearizable or lease read it
-    /// first waits until the read may be served (`awaitReadable`), then reads the state machine.
-    func get(_ key: [UInt8], consistency: ReadConsistency) async throws -> GetResponse {
-        if consistency != .stale { _ = try await awaitReadable(lease: consistency == .lease) }
+    /// A Get served by this node, on the caller's loop: a linearizable read, or a lease read
+    /// while the published lease does not hold, first waits until the read may be served
+    /// (`awaitReadable`, a visit to the node's loop); then the state machine is read. A stale
+    /// read, or a lease read while the lease holds, never enters the node's loop.
+    nonisolated(nonsending) func get(_ key: [UInt8], consistency: ReadConsistency) async throws -> GetResponse {
+        switch consistency {
+        case .stale: break
+        case .lease where leaseReadsHold: break
+        default: _ = try await awaitReadable(lease: consistency == .lease)
+        }
         let value = try await range(Etcd.RangeRequest(key: key)).kvs.first?.value
-        return GetResponse(header: header, found: value != nil, value: value ?? [])
+        return GetResponse(header: publishedHeader, found: value != nil, value: value ?? [])
+    }
+
+    /// Whether a lease read may be answered from the store now, without the node's loop: the
+    /// conditions `publishReadState` published still hold and the lease has not run out.
+    nonisolated var leaseReadsHold: Bool {
+        guard let until = published.withLockedValue({ $0.leaseReadsUntil }) else { return false }
+        return now < until
+    }
+
+    /// The response header as of the last drain, for answers given off the node's loop.
+    nonisolated var publishedHeader: ResponseHeader {
+        let state = published.withLockedValue { $0 }
+        return ResponseHeader(
+            nodeID: configuration.id.rawValue, leaderID: state.leader ?? 0, hasLeader: state.leader != nil, term: state.term,
+            appliedIndex: state.appliedIndex)
+    }
+
+    /// Publishes whether lease reads may skip the node's loop, and until when: while this node
+    /// leads, holds a lease (until the clock reading the core's lease ends at), has committed
+    /// an entry of its term, and has applied everything committed. Then the store holds every
+    /// write any leader acknowledged, and every write a follower may already show a reader
+    /// (a follower applies what the leader's commit index releases, and the append carrying
+    /// a new commit index can leave before this node's own apply): a read of it now is what
+    /// the core's lease read would answer. Called after every `takeReady`, before any of the
+    /// Ready's messages leave — a new commit index, or a TimeoutNow that forfeits the lease,
+    /// is published before a peer can act on it — and after every apply.
+    private func publishReadState() {
+        let readable = raft.role == .leader && !halted && appliedIndex >= raft.commitIndex && raft.hasCommittedInTerm
+        let until = readable ? core.leaseExpiry : nil
+        let applied = appliedIndex.rawValue
+        published.withLockedValue {
+            $0.leaseReadsUntil = until
+            $0.appliedIndex = applied
+        }
     }
 
     /// Reads the state machine, on the caller's thread (a client loop): applies complete before
@@ -566,6 +614,7 @@ public actor GreyNode {
             dirty = false
             if halted { break }
             let ready = core.takeReady()
+            publishReadState()
             if ready.isEmpty { continue }
             if Self.mustWait(ready) {
                 Task { await self.drain(startingWith: ready) }
@@ -583,6 +632,7 @@ public actor GreyNode {
             dirty = false
             if halted { break }
             ready = core.takeReady()
+            publishReadState()
             if ready.isEmpty { break }
         }
         processing = false
@@ -688,6 +738,7 @@ public actor GreyNode {
             $0.term = term
             $0.leader = leader
         }
+        publishReadState()
         for event in ready.events {
             if case .readFailed(let id, let error) = event { readWaiters.removeValue(forKey: id)?.resume(throwing: NodeError.raft(error)) }
             if case .removed = event { noteRemoved() }

@@ -46,6 +46,15 @@ public struct ClockedRaftNode: Sendable {
         return delivered
     }
 
+    /// The clock reading at which this leader's lease ends — when the tick that ends it is
+    /// due — or nil when it holds none. Another thread can judge the lease against the clock
+    /// with it, ticks a busy or stalled loop has not delivered yet included: it never holds
+    /// longer than the core would let it.
+    public var leaseExpiry: Duration? {
+        guard let end = raft.leaseEndTick else { return nil }
+        return nextTickAt + tickInterval * (end - raft.tickCount - 1)
+    }
+
     /// Delivers the ticks due before an input (what every input method below does first).
     private mutating func catchUp(to now: Duration) {
         guard !raft.config.brokenVariants.contains(.inputBeforeTicks) else { return }

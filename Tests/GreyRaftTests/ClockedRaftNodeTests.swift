@@ -27,6 +27,35 @@ struct ClockedRaftNodeTests {
         #expect(leader.ticksDelivered == 20)
     }
 
+    @Test("the lease's expiry on the clock is exactly when the core stops serving lease reads (what client loops judge the lease by)")
+    func leaseExpiryMatchesCore() throws {
+        let start: Duration = .seconds(100)
+        var (leader, _) = Self.leaderWithLease(start: start)
+        let expiry = try #require(leader.leaseExpiry)
+        #expect(expiry > start && expiry <= start + Self.tick * leader.raft.config.leaseTicks)
+        var served: [Bool] = []
+        var expected: [Bool] = []
+        for millisecond in stride(from: 0, through: 150, by: 1) {
+            let now = start + .milliseconds(millisecond)
+            leader.readIndex(requestID: UInt64(millisecond + 1), lease: true, at: now)
+            served.append(!leader.takeReady().readStates.isEmpty)
+            expected.append(now < expiry)
+        }
+        #expect(served == expected)
+        #expect(served.contains(true) && served.contains(false))
+        #expect(leader.leaseExpiry == nil, "no lease left to publish")
+    }
+
+    @Test("a leader that sent TimeoutNow publishes no lease expiry, before the message leaves")
+    func noLeaseExpiryAfterTimeoutNow() throws {
+        let start: Duration = .seconds(100)
+        var (leader, _) = Self.leaderWithLease(start: start)
+        #expect(leader.leaseExpiry != nil)
+        try leader.transferLeadership(to: 1, at: start + .milliseconds(1))
+        #expect(leader.leaseExpiry == nil)
+        #expect(leader.takeReady().eagerMessages.contains { if case .timeoutNow = $0.message { true } else { false } })
+    }
+
     @Test("the broken variant (input first, ticks later) serves that read from an expired lease")
     func inputBeforeTicksServesExpiredLease() {
         let start: Duration = .seconds(100)

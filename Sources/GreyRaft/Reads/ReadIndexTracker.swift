@@ -71,9 +71,7 @@ extension RaftNode {
             ready.events.append(.readFailed(requestID: requestID, .notLeader(leaderHint: leader)))
             return
         }
-        // Until an entry of this term commits, the commit index may be behind what the
-        // previous leader acknowledged (§6.4 step 1).
-        guard log.term(at: commitIndex) == term else {
+        guard hasCommittedInTerm else {
             reads.waitingForCommit.append((requestID, lease))
             return
         }
@@ -121,6 +119,19 @@ extension RaftNode {
         guard config.checkQuorum, role == .leader, config.leaseTicks > 0, let start = reads.leaseStartTick else { return false }
         guard !reads.leaseForfeited || config.brokenVariants.contains(.leaseDuringTransfer) else { return false }
         return tickCount < start + config.leaseTicks
+    }
+
+    /// The tick from which this leader's lease no longer holds, or nil when it holds none now
+    /// (`leaseIsValid`).
+    public var leaseEndTick: Int? {
+        guard leaseIsValid, let start = reads.leaseStartTick else { return nil }
+        return start + config.leaseTicks
+    }
+
+    /// Whether an entry of this term has committed: until one has, the commit index may be
+    /// behind what the previous leader acknowledged (§6.4 step 1).
+    public var hasCommittedInTerm: Bool {
+        log.term(at: commitIndex) == term
     }
 
     mutating func releaseConfirmedReads() {
