@@ -22,6 +22,11 @@ public final class GRPCServer: Sendable {
         /// HTTP/2 receive window (`http2.connectionWindowBytes`) of it.
         public var requestBodyBudget = RequestBodyBudget(limitBytes: 256 << 20)
         public var http2 = HTTP2Limits()
+        /// How long a new connection may take to finish its TLS handshake (if any) and send its
+        /// first bytes — the HTTP/2 preface, or the start of an HTTP/1.1 request; it is closed
+        /// (and reported as refused) when it has not. Once it has spoken, an idle connection
+        /// stays: gRPC clients keep theirs open between calls.
+        public var firstBytesTimeout: Duration = .seconds(10)
         /// TLS for every connection (`TLS.serverContext`); nil serves cleartext.
         public var tls: NIOSSLContext?
         /// Told of each connection refused before it could carry a call — over
@@ -92,7 +97,14 @@ public final class GRPCServer: Sendable {
     public static func serve(
         _ channel: Channel, configuration: Configuration, router: GRPCRouter, sideDoor: HTTPSideDoor, statistics: RPCStatistics
     ) throws {
-        let sniffer = ProtocolSniffer { detected, context in
+        let timeout = configuration.firstBytesTimeout
+        let report = configuration.onRefusedConnection
+        let sniffer = ProtocolSniffer(
+            deadline: TimeAmount(timeout),
+            onSilence: { context in
+                report?(context.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?", "no HTTP/2 preface or HTTP/1.1 request within \(timeout) of connecting")
+            }
+        ) { detected, context in
             let pipeline = context.pipeline.syncOperations
             switch detected {
             case .http2:

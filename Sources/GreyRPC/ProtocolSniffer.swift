@@ -15,9 +15,48 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
 
     private let install: (WireProtocol, ChannelHandlerContext) throws -> Void
     private var buffered: ByteBuffer?
+    /// How long a connection may take to say which protocol it speaks (after its TLS handshake,
+    /// when there is one: the sniffer sees only what TLS lets through); nil waits for ever.
+    private let deadline: TimeAmount?
+    /// Told when a connection is closed for saying nothing in time.
+    private let onSilence: (ChannelHandlerContext) -> Void
+    private var timer: Scheduled<Void>?
 
-    init(install: @escaping (WireProtocol, ChannelHandlerContext) throws -> Void) {
+    init(
+        deadline: TimeAmount? = nil, onSilence: @escaping (ChannelHandlerContext) -> Void = { _ in },
+        install: @escaping (WireProtocol, ChannelHandlerContext) throws -> Void
+    ) {
+        self.deadline = deadline
+        self.onSilence = onSilence
         self.install = install
+    }
+
+    // MARK: - The first bytes' deadline
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { startTimer(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startTimer(context)
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    /// A client that connects and says nothing holds a connection slot (of `maxConnections`)
+    /// and its buffers for nothing: it is closed once the deadline passes.
+    private func startTimer(_ context: ChannelHandlerContext) {
+        guard timer == nil, let deadline else { return }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: deadline) {
+            let (sniffer, context) = bound.value
+            sniffer.onSilence(context)
+            context.close(promise: nil)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -36,6 +75,8 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         buffered = nil
+        timer?.cancel()
+        timer = nil
         context.fireChannelRead(wrapInboundOut(held))
         context.fireChannelReadComplete()
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)

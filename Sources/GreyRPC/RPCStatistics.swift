@@ -68,6 +68,9 @@ public final class RPCStatistics: Sendable {
     /// Connections open right now.
     public var openConnections: Int { counts.withLockedValue { $0.openConnections } }
 
+    /// Connections accepted since the start.
+    public var acceptedConnections: Int { counts.withLockedValue { $0.acceptedConnections } }
+
     /// Connections refused because the server was at its connection limit.
     public var rejectedConnections: Int { counts.withLockedValue { $0.rejectedConnections } }
 }

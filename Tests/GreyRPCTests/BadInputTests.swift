@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Foundation
 import GreyTestSupport
 import GreyWire
@@ -156,6 +157,31 @@ struct BadInputTests {
         await first.close()
         await second.close()
         await third.close()
+        try await server.stop()
+    }
+
+    @Test("a connection that says nothing, or stops inside the HTTP/2 preface, is closed at the first-bytes timeout and reported; one that spoke stays open while idle")
+    func silentConnectionsClosed() async throws {
+        let reasons = NIOLockedValueBox<[String]>([])
+        let server = try await TestServer.start { configuration in
+            configuration.firstBytesTimeout = .milliseconds(300)
+            configuration.onRefusedConnection = { _, reason in reasons.withLockedValue { $0.append(reason) } }
+        }
+        let silent = try await RawConnection.exchange(port: server.port, [], wait: .seconds(10))
+        #expect(silent.serverClosed, "a connection that sent nothing was kept open")
+        let halfway = try await RawConnection.exchange(port: server.port, [Array(RawConnection.http2Preface.prefix(8))], wait: .seconds(10))
+        #expect(halfway.serverClosed, "a connection stuck inside the preface was kept open")
+        #expect(reasons.withLockedValue { $0 }.count == 2)
+        #expect(reasons.withLockedValue { $0 }.allSatisfy { $0.contains("no HTTP/2 preface or HTTP/1.1 request within") })
+        // A client that spoke and then idles past the timeout keeps its connection.
+        let spoke = try await RawConnection.exchange(port: server.port, [RawConnection.http2Preface + RawConnection.emptySettings], wait: .seconds(1))
+        #expect(!spoke.serverClosed, "an idle HTTP/2 connection was closed")
+        let channel = try server.channel()
+        _ = try await channel.call(KVMethods.get, GetRequest(key: [1]))
+        try await Task.sleep(for: .milliseconds(600))
+        _ = try await channel.call(KVMethods.get, GetRequest(key: [1]))
+        #expect(server.server.statistics.acceptedConnections == 4, "the idle channel reconnected")
+        await channel.close()
         try await server.stop()
     }
 
