@@ -135,7 +135,7 @@ extension MVCCStore {
             batch.put(Self.family, MVCCKeys.history(revision, Int64(sub)), entry.key)
         }
         batch.put(Self.family, MVCCKeys.revisionKey, MVCCKeys.encodeRevision(revision))
-        try storage.writeState(batch, appliedIndex: try storage.appliedIndex())
+        try storage.writeState(batch.plainCopy(), appliedIndex: try storage.appliedIndex())
         reload()
         return legacy.count
     }

@@ -102,7 +102,7 @@ public final class GRPCServer: Sendable {
         let sniffer = ProtocolSniffer(
             deadline: TimeAmount(timeout),
             onSilence: { context in
-                report?(context.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?", "no HTTP/2 preface or HTTP/1.1 request within \(timeout) of connecting")
+                report?(peerDescription(context.remoteAddress), "no HTTP/2 preface or HTTP/1.1 request within \(timeout) of connecting")
             }
         ) { detected, context in
             let pipeline = context.pipeline.syncOperations
@@ -142,6 +142,11 @@ public final class GRPCServer: Sendable {
     }
 }
 
+/// A peer's address as the refused-connection reports give it: `10.0.0.9:51234`.
+private func peerDescription(_ address: SocketAddress?) -> String {
+    address.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
+}
+
 /// The server's open connections, so that `close()` can end them.
 private final class ConnectionRegistry: Sendable {
     private let channels = NIOLockedValueBox([ObjectIdentifier: Channel]())
@@ -170,8 +175,7 @@ private final class HandshakeFailureReporter: ChannelInboundHandler, RemovableCh
 
     /// Any error before the handshake completed is the handshake's (the handler leaves then).
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        let peer = context.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
-        report(peer, "TLS handshake failed: \(Self.explain(error))")
+        report(peerDescription(context.remoteAddress), "TLS handshake failed: \(Self.explain(error))")
         context.fireErrorCaught(error)
     }
 

@@ -42,6 +42,7 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelActive()
     }
 
+    /// Removed once the protocol is known (or the connection closed): the deadline is met.
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
@@ -75,8 +76,6 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         buffered = nil
-        timer?.cancel()
-        timer = nil
         context.fireChannelRead(wrapInboundOut(held))
         context.fireChannelReadComplete()
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)

@@ -10,15 +10,9 @@ extension RaftStorage {
         IndexedWriteBatch(for: database)
     }
 
-    /// Writes a state batch with the applied index it brings the state machine to, in one
-    /// atomic write. Not synced: the log is durable, and entries applied but lost in a crash
-    /// are applied again from it.
-    public func writeState(_ batch: IndexedWriteBatch, appliedIndex: LogIndex) throws(StorageError) {
-        batch.put(Self.stateFamily, Self.appliedKey, Self.encodeUInt64(appliedIndex.rawValue))
-        try database.write(batch, sync: false)
-    }
-
-    /// The same for a plain batch (`IndexedWriteBatch.plainCopy()` and what was added to it).
+    /// Writes a state batch (`IndexedWriteBatch.plainCopy()` and what was added to it) with the
+    /// applied index it brings the state machine to, in one atomic write. Not synced: the log
+    /// is durable, and entries applied but lost in a crash are applied again from it.
     public func writeState(_ batch: WriteBatch, appliedIndex: LogIndex) throws(StorageError) {
         batch.put(Self.stateFamily, Self.appliedKey, Self.encodeUInt64(appliedIndex.rawValue))
         try database.write(batch, sync: false)
