@@ -5,7 +5,7 @@ import GreyWire
 /// takes the next revision (a command that writes nothing takes none), and a command that
 /// fails leaves no trace. The batch is written with the applied index by `MVCCStore`.
 final class MVCCApplier {
-    private let batch: IndexedWriteBatch
+    private let batch: StateBatch
     private(set) var revision: Int64
     private(set) var compacted: Int64
     private(set) var alarms: AlarmSet
@@ -16,7 +16,7 @@ final class MVCCApplier {
     private let startRevision: Int64
 
     /// Starts on `batch` with the store's revision, compaction and alarms as they are.
-    init(batch: IndexedWriteBatch, revision: Int64, compacted: Int64, alarms: AlarmSet) {
+    init(batch: StateBatch, revision: Int64, compacted: Int64, alarms: AlarmSet) {
         self.batch = batch
         self.revision = revision
         self.compacted = compacted
@@ -25,25 +25,25 @@ final class MVCCApplier {
     }
 
     /// History entries of the batch, written by `finish(into:)`: nothing in an apply reads
-    /// them back, so they go to the plain copy of the batch, unindexed; and written together,
+    /// them back, so they go straight to the batch's writes, kept out of its map; and written together,
     /// in revision order, RocksDB inserts them next to each other (its memtable reuses the
     /// search of the previous insert when the next key is close; interleaved with the index
     /// writes, every insert searched the memtable from the top).
     private var history: [(key: [UInt8], value: [UInt8])] = []
 
     /// Records the history and the revision the commands brought the store to (once per
-    /// batch, not per command) in `writes`, the plain copy of the batch that will be written.
-    func finish(into writes: WriteBatch) {
-        for entry in history { writes.put(MVCCStore.family, entry.key, entry.value) }
+    /// batch, not per command) in the batch's writes, where the batch does not read them back.
+    func finish() {
+        for entry in history { batch.writes.put(MVCCStore.family, entry.key, entry.value) }
         history = []
-        if revision != startRevision { writes.put(MVCCStore.family, MVCCKeys.revisionKey, MVCCKeys.encodeRevision(revision)) }
+        if revision != startRevision { batch.writes.put(MVCCStore.family, MVCCKeys.revisionKey, MVCCKeys.encodeRevision(revision)) }
     }
 
-    private var reader: MVCCReader { MVCCReader { [batch] in batch.cursor(MVCCStore.family, from: $0) } }
+    private var reader: MVCCReader { MVCCReader { [batch] in batch.cursor(from: $0) } }
 
     /// Applies one command; its writes land in the batch, or none if it is refused.
     func apply(_ command: MVCCCommand) throws(StorageError) -> MVCCOutcome {
-        batch.setSavePoint()
+        try batch.setSavePoint()
         let historyMark = history.count
         writes = 0
         let next = revision + 1
@@ -122,7 +122,7 @@ final class MVCCApplier {
         let slot = MVCCKeys.current(key)
         let value: [UInt8]?
         do {
-            value = try batch.get(MVCCStore.family, slot)
+            value = try batch.get(slot)
         } catch {
             throw .corrupted("\(error)")
         }
@@ -142,8 +142,8 @@ final class MVCCApplier {
         #else
         let at = next
         #endif
-        if let newest { batch.put(MVCCStore.family, MVCCKeys.version(key, newest.revision), newest.stored.encoded) }
-        batch.put(MVCCStore.family, MVCCKeys.current(key), MVCCKeys.slotValue(at, stored))
+        if let newest { batch.put(MVCCKeys.version(key, newest.revision), newest.stored.encoded) }
+        batch.put(MVCCKeys.current(key), MVCCKeys.slotValue(at, stored))
         history.append((MVCCKeys.history(at, writes), key))
         writes += 1
     }
@@ -207,8 +207,8 @@ final class MVCCApplier {
         guard request.revision > compacted else { throw .compacted }
         guard request.revision <= revision else { throw .futureRevision }
         compacted = request.revision
-        batch.put(MVCCStore.family, MVCCKeys.compactedKey, MVCCKeys.encodeRevision(compacted))
-        batch.put(MVCCStore.family, MVCCKeys.compactionDueKey, MVCCKeys.encodeRevision(compacted))
+        batch.put(MVCCKeys.compactedKey, MVCCKeys.encodeRevision(compacted))
+        batch.put(MVCCKeys.compactionDueKey, MVCCKeys.encodeRevision(compacted))
         return Etcd.CompactionResponse()
     }
 
@@ -225,9 +225,9 @@ final class MVCCApplier {
         case .deactivate: changed = alarms.deactivate(member)
         }
         if alarms.members.isEmpty {
-            batch.delete(MVCCStore.family, MVCCKeys.alarmsKey)
+            batch.delete(MVCCKeys.alarmsKey)
         } else {
-            batch.put(MVCCStore.family, MVCCKeys.alarmsKey, alarms.encoded)
+            batch.put(MVCCKeys.alarmsKey, alarms.encoded)
         }
         return Etcd.AlarmResponse(alarms: changed.map { [$0] } ?? [])
     }

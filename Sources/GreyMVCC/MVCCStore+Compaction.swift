@@ -76,7 +76,7 @@ extension MVCCStore {
                 examined += 1
                 switch progress.verdicts.verdict(entry, compactedThrough: due) {
                 case .reachable: break
-                case .superseded: batch.delete(Self.family, [UInt8](pair.key))
+                case .superseded: batch.delete([UInt8](pair.key))
                 case .deadTombstone: progress.tombstone = (entry.key, entry.revision)
                 }
                 cursor.advance()
@@ -97,12 +97,12 @@ extension MVCCStore {
                     done = false
                     break
                 }
-                batch.delete(Self.family, [UInt8](pair.key))
+                batch.delete([UInt8](pair.key))
                 examined += 1
                 history.advance()
             }
         }
-        if done { batch.delete(Self.family, MVCCKeys.compactionDueKey) }
+        if done { batch.delete(MVCCKeys.compactionDueKey) }
         try storage.writeState(batch)
         compaction = done ? nil : progress
         return !done
@@ -113,16 +113,16 @@ extension MVCCStore {
     /// newest, and a deleted key would read as alive. An apply since may have written the key
     /// again and so moved the tombstone from the current slot under its revision: the slot
     /// goes only if it still holds the tombstone, the moved copy in any case.
-    private func removeTombstone(_ progress: inout CompactionProgress, in batch: IndexedWriteBatch) throws(StorageError) {
+    private func removeTombstone(_ progress: inout CompactionProgress, in batch: StateBatch) throws(StorageError) {
         guard let (key, revision) = progress.tombstone else { return }
         progress.tombstone = nil
         let slot = MVCCKeys.current(key)
-        if let value = try batch.get(Self.family, slot),
+        if let value = try batch.get(slot),
            let entry = slot.withUnsafeBytes({ k in value.withUnsafeBytes { v in MVCCKeys.decodeEntry(key: k, value: v) } }),
            entry.revision == revision, entry.stored.value == nil {
-            batch.delete(Self.family, slot)
+            batch.delete(slot)
         }
-        batch.delete(Self.family, MVCCKeys.version(key, revision))
+        batch.delete(MVCCKeys.version(key, revision))
     }
 }
 

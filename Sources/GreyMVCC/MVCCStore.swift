@@ -70,10 +70,9 @@ public final class MVCCStore: @unchecked Sendable {
         var outcomes: [MVCCOutcome] = []
         outcomes.reserveCapacity(commands.count)
         for command in commands { outcomes.append(try applier.apply(command)) }
-        let writes = batch.plainCopy()
-        applier.finish(into: writes)
+        applier.finish()
         do {
-            try storage.writeState(writes, appliedIndex: appliedIndex)
+            try storage.writeState(batch, appliedIndex: appliedIndex)
         } catch {
             reload()  // unknown whether the write landed
             throw error
@@ -129,13 +128,13 @@ extension MVCCStore {
         let batch = storage.stateBatch()
         let revision: Int64 = 2
         for (sub, entry) in legacy.enumerated() {
-            batch.delete(Self.family, [MVCCKeys.namespace] + entry.key)
+            batch.delete([MVCCKeys.namespace] + entry.key)
             let stored = StoredVersion(createRevision: revision, version: 1, lease: 0, value: entry.value)
-            batch.put(Self.family, MVCCKeys.current(entry.key), MVCCKeys.slotValue(revision, stored))
-            batch.put(Self.family, MVCCKeys.history(revision, Int64(sub)), entry.key)
+            batch.put(MVCCKeys.current(entry.key), MVCCKeys.slotValue(revision, stored))
+            batch.put(MVCCKeys.history(revision, Int64(sub)), entry.key)
         }
-        batch.put(Self.family, MVCCKeys.revisionKey, MVCCKeys.encodeRevision(revision))
-        try storage.writeState(batch.plainCopy(), appliedIndex: try storage.appliedIndex())
+        batch.put(MVCCKeys.revisionKey, MVCCKeys.encodeRevision(revision))
+        try storage.writeState(batch, appliedIndex: try storage.appliedIndex())
         reload()
         return legacy.count
     }

@@ -6,23 +6,23 @@ extension RaftStorage {
     public static let stateFamily = "state"
 
     /// A batch over the state family that reads back its own writes.
-    public func stateBatch() -> IndexedWriteBatch {
-        IndexedWriteBatch(for: database)
+    public func stateBatch() -> StateBatch {
+        StateBatch(for: database)
     }
 
-    /// Writes a state batch (`IndexedWriteBatch.plainCopy()` and what was added to it) with the
-    /// applied index it brings the state machine to, in one atomic write. Not synced: the log
-    /// is durable, and entries applied but lost in a crash are applied again from it.
-    public func writeState(_ batch: WriteBatch, appliedIndex: LogIndex) throws(StorageError) {
-        batch.put(Self.stateFamily, Self.appliedKey, Self.encodeUInt64(appliedIndex.rawValue))
-        try database.write(batch, sync: false)
+    /// Writes a state batch with the applied index it brings the state machine to, in one
+    /// atomic write. Not synced: the log is durable, and entries applied but lost in a crash
+    /// are applied again from it.
+    public func writeState(_ batch: StateBatch, appliedIndex: LogIndex) throws(StorageError) {
+        batch.writes.put(Self.stateFamily, Self.appliedKey, Self.encodeUInt64(appliedIndex.rawValue))
+        try database.write(batch.writes, sync: false)
     }
 
     /// Writes a state batch that leaves the applied index where it is: housekeeping that
     /// changes no answer (removing what a compaction made unreachable). Not synced: a crash
     /// that loses it leaves the work to be done again.
-    public func writeState(_ batch: IndexedWriteBatch) throws(StorageError) {
-        try database.write(batch, sync: false)
+    public func writeState(_ batch: StateBatch) throws(StorageError) {
+        try database.write(batch.writes, sync: false)
     }
 
     /// A cursor over the state family as it is now, at the first key ≥ `start`.

@@ -256,6 +256,25 @@ public final class WriteBatch {
         }
     }
 
+    /// Marks the current state; `rollBack()` returns to it. Save points stack.
+    public func setSavePoint() {
+        rocksdb_writebatch_set_save_point(handle)
+    }
+
+    /// Forgets the last save point, keeping what was written since.
+    public func popSavePoint() throws(StorageError) {
+        var error: UnsafeMutablePointer<CChar>? = nil
+        rocksdb_writebatch_pop_save_point(handle, &error)
+        try RocksDB.check(error, "pop save point")
+    }
+
+    /// Undoes every change since the last save point, and forgets the save point.
+    public func rollBack() throws(StorageError) {
+        var error: UnsafeMutablePointer<CChar>? = nil
+        rocksdb_writebatch_rollback_to_save_point(handle, &error)
+        try RocksDB.check(error, "roll back to save point")
+    }
+
     /// Deletes every key in `[start, end)`.
     public func deleteRange(_ family: String, from start: [UInt8], to end: [UInt8]) {
         start.withUnsafeBufferPointer { startBuffer in

@@ -209,11 +209,13 @@ final class GreydCluster: @unchecked Sendable {
         let deadline = ContinuousClock.now + limit
         var seen: [String] = []
         var silent: [Int] = []
+        var refusing: [Int] = []
         while ContinuousClock.now < deadline {
             var leaders: Set<UInt64> = []
             var answered = 0
             seen = []
             silent = []
+            refusing = []
             for node in processes.keys.sorted() {
                 do {
                     let status = try await channel(node).call(ClusterMethods.getClusterStatus, GetClusterStatusRequest(), timeout: .milliseconds(300))
@@ -224,7 +226,11 @@ final class GreydCluster: @unchecked Sendable {
                     }
                 } catch {
                     seen.append("n\(node): \(error)")
-                    if (error as? GRPCStatus)?.code == .deadlineExceeded { silent.append(node) }
+                    if (error as? GRPCStatus)?.code == .deadlineExceeded {
+                        silent.append(node)
+                    } else if "\(error)".contains("connection refused") {
+                        refusing.append(node)
+                    }
                 }
             }
             if answered == processes.count, leaders.count == 1, let leader = leaders.first, processes[Int(leader)] != nil { return Int(leader) }
@@ -232,6 +238,7 @@ final class GreydCluster: @unchecked Sendable {
         }
         var report = "no agreed leader within \(limit): \(seen.joined(separator: "; "))"
         for node in silent { report += await diagnosis(node) }
+        for node in refusing { report += refusedDiagnosis(node) }
         throw GRPCStatus(.unavailable, report)
     }
 }

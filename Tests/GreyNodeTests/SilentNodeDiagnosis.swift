@@ -3,7 +3,7 @@ import GreyRPC
 import GreyWire
 
 /// Why a node of a test's cluster does not answer: `waitForLeader` appends this for each node
-/// whose calls ran out of time.
+/// whose calls ran out of time, and the shorter `refusedDiagnosis` for each that refused them.
 extension GreydCluster {
     /// The kernel's view of the TCP sockets on `port` (/proc/net/tcp): the listening one, whose
     /// receive queue is how many connections wait to be accepted, and the accepted ones, whose
@@ -91,6 +91,21 @@ extension GreydCluster {
             }
         }
         report += "\n  log: " + log(node).split(separator: "\n").suffix(12).joined(separator: "\n  log: ")
+        return report
+    }
+
+    /// Why a node refuses connections: whether its process is still running (still starting,
+    /// or it never opened its port) or ended (how), and the end of its log — which says
+    /// whether it crashed, refused to start, or was still replaying its log.
+    func refusedDiagnosis(_ node: Int) -> String {
+        guard let process = processes[node] else { return "" }
+        var report = "\n--- node \(node) (pid \(process.processIdentifier)) refuses connections; "
+        if process.isRunning {
+            report += "its process is running"
+        } else {
+            report += "its process ended: \(process.terminationReason == .uncaughtSignal ? "signal" : "exit status") \(process.terminationStatus)"
+        }
+        report += "\n  log: " + log(node).split(separator: "\n").suffix(15).joined(separator: "\n  log: ")
         return report
     }
 }

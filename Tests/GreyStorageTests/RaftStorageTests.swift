@@ -86,32 +86,6 @@ struct RaftStorageTests {
         }
     }
 
-    @Test("a state batch's plain copy carries its writes, not the rolled-back ones, and what is added to it, with the applied index, across a reopen")
-    func plainCopyOfStateBatch() throws {
-        try Self.withDirectory { directory in
-            let state = RaftStorage.stateFamily
-            let key = { (name: String) in [RaftStorage.dataPrefix] + Array(name.utf8) }
-            do {
-                let storage = try RaftStorage(directory: directory, nodeID: 3)
-                try storage.persist(Self.ready(entries: Self.entries(1...1, term: 1), hardState: HardState(term: 1, commit: 1)))
-                let batch = storage.stateBatch()
-                batch.put(state, key("kept"), Array("1".utf8))
-                batch.setSavePoint()
-                batch.put(state, key("undone"), Array("2".utf8))
-                try batch.rollBack()
-                #expect(try batch.get(state, key("kept")) == Array("1".utf8))
-                let writes = batch.plainCopy()
-                writes.put(state, key("added"), Array("3".utf8))
-                try storage.writeState(writes, appliedIndex: 1)
-            }
-            let reopened = try RaftStorage(directory: directory, nodeID: 3)
-            #expect(try reopened.value(Array("kept".utf8)) == Array("1".utf8))
-            #expect(try reopened.value(Array("added".utf8)) == Array("3".utf8))
-            #expect(try reopened.value(Array("undone".utf8)) == nil)
-            #expect(try reopened.load().appliedIndex == 1)
-        }
-    }
-
     @Test("compaction drops covered entries and remembers the snapshot point")
     func compaction() throws {
         try Self.withDirectory { directory in

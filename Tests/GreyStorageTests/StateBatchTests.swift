@@ -1,0 +1,126 @@
+import GreyRaft
+import GreyStorage
+import Testing
+
+/// The state machine's batch: each command of an apply must see the ones before it, through
+/// point reads and scans alike, and a command refused halfway must leave no trace.
+@Suite("StateBatch: reads its own writes, rolls back a command")
+struct StateBatchTests {
+    static func key(_ name: String) -> [UInt8] { [RaftStorage.dataPrefix] + Array(name.utf8) }
+    static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    /// Every key and value a cursor from the state prefix shows, as text.
+    static func scan(_ batch: StateBatch) throws -> [String: String] {
+        let cursor = batch.cursor(from: [RaftStorage.dataPrefix])
+        var found: [String: String] = [:]
+        while let pair = try cursor.current(), pair.key.first == RaftStorage.dataPrefix {
+            found[String(decoding: pair.key.dropFirst(), as: UTF8.self)] = String(decoding: pair.value, as: UTF8.self)
+            cursor.advance()
+        }
+        return found
+    }
+
+    /// A storage with "stored" = "0" and "doomed" = "0" written, applied index 1.
+    static func withStorage(_ body: (RaftStorage) throws -> Void) throws {
+        try RaftStorageTests.withDirectory { directory in
+            let storage = try RaftStorage(directory: directory, nodeID: 3)
+            try storage.persist(RaftStorageTests.ready(entries: RaftStorageTests.entries(1...2, term: 1), hardState: HardState(term: 1, commit: 2)))
+            let first = storage.stateBatch()
+            first.put(key("stored"), bytes("0"))
+            first.put(key("doomed"), bytes("0"))
+            try storage.writeState(first, appliedIndex: 1)
+            try body(storage)
+        }
+    }
+
+    @Test("writes, not the rolled-back ones, and what is added to its writes land with the applied index, across a reopen")
+    func writtenAcrossReopen() throws {
+        try RaftStorageTests.withDirectory { directory in
+            do {
+                let storage = try RaftStorage(directory: directory, nodeID: 3)
+                try storage.persist(RaftStorageTests.ready(entries: RaftStorageTests.entries(1...1, term: 1), hardState: HardState(term: 1, commit: 1)))
+                let batch = storage.stateBatch()
+                batch.put(Self.key("kept"), Self.bytes("1"))
+                try batch.setSavePoint()
+                batch.put(Self.key("undone"), Self.bytes("2"))
+                try batch.rollBack()
+                #expect(try batch.get(Self.key("kept")) == Self.bytes("1"))
+                batch.writes.put(RaftStorage.stateFamily, Self.key("added"), Self.bytes("3"))
+                try storage.writeState(batch, appliedIndex: 1)
+            }
+            let reopened = try RaftStorage(directory: directory, nodeID: 3)
+            #expect(try reopened.value(Self.bytes("kept")) == Self.bytes("1"))
+            #expect(try reopened.value(Self.bytes("added")) == Self.bytes("3"))
+            #expect(try reopened.value(Self.bytes("undone")) == nil)
+            #expect(try reopened.load().appliedIndex == 1)
+        }
+    }
+
+    @Test("point reads see the batch's puts and deletes over the database, and a roll-back restores what they saw")
+    func pointReads() throws {
+        try Self.withStorage { storage in
+            let batch = storage.stateBatch()
+            #expect(try batch.get(Self.key("stored")) == Self.bytes("0"))
+            batch.put(Self.key("stored"), Self.bytes("1"))
+            batch.delete(Self.key("doomed"))
+            #expect(try batch.get(Self.key("stored")) == Self.bytes("1"))
+            #expect(try batch.get(Self.key("doomed")) == nil)
+            try batch.setSavePoint()
+            batch.put(Self.key("stored"), Self.bytes("2"))
+            batch.put(Self.key("doomed"), Self.bytes("2"))
+            batch.put(Self.key("new"), Self.bytes("2"))
+            batch.delete(Self.key("stored"))
+            #expect(try batch.get(Self.key("stored")) == nil)
+            try batch.rollBack()
+            #expect(try batch.get(Self.key("stored")) == Self.bytes("1"))
+            #expect(try batch.get(Self.key("doomed")) == nil)
+            #expect(try batch.get(Self.key("new")) == nil)
+            try storage.writeState(batch, appliedIndex: 2)
+            #expect(try storage.value(Self.bytes("stored")) == Self.bytes("1"))
+            #expect(try storage.value(Self.bytes("doomed")) == nil)
+            #expect(try storage.value(Self.bytes("new")) == nil)
+        }
+    }
+
+    @Test("scans see the batch's writes, including those made after the first scan, and not the rolled-back ones")
+    func scans() throws {
+        try Self.withStorage { storage in
+            let batch = storage.stateBatch()
+            #expect(try Self.scan(batch) == ["stored": "0", "doomed": "0"])
+            batch.put(Self.key("a"), Self.bytes("1"))
+            batch.delete(Self.key("doomed"))
+            #expect(try Self.scan(batch) == ["stored": "0", "a": "1"])
+            batch.put(Self.key("b"), Self.bytes("1"))
+            #expect(try Self.scan(batch) == ["stored": "0", "a": "1", "b": "1"])
+
+            // The index exists before the save point: the roll-back undoes the writes in it.
+            try batch.setSavePoint()
+            batch.put(Self.key("c"), Self.bytes("2"))
+            batch.delete(Self.key("a"))
+            #expect(try Self.scan(batch) == ["stored": "0", "b": "1", "c": "2"])
+            try batch.rollBack()
+            #expect(try Self.scan(batch) == ["stored": "0", "a": "1", "b": "1"])
+        }
+    }
+
+    @Test("a command that scans for the first time and is rolled back leaves scans as they were before it")
+    func indexBuiltInsideRolledBackCommand() throws {
+        try Self.withStorage { storage in
+            let batch = storage.stateBatch()
+            try batch.setSavePoint()
+            batch.put(Self.key("a"), Self.bytes("1"))
+            try batch.setSavePoint()
+            batch.put(Self.key("b"), Self.bytes("2"))
+            batch.delete(Self.key("stored"))
+            #expect(try Self.scan(batch) == ["doomed": "0", "a": "1", "b": "2"])
+            batch.put(Self.key("c"), Self.bytes("2"))
+            try batch.rollBack()
+            #expect(try Self.scan(batch) == ["stored": "0", "doomed": "0", "a": "1"])
+            batch.put(Self.key("d"), Self.bytes("3"))
+            #expect(try Self.scan(batch) == ["stored": "0", "doomed": "0", "a": "1", "d": "3"])
+            try storage.writeState(batch, appliedIndex: 2)
+            let written = storage.stateBatch()
+            #expect(try Self.scan(written) == ["stored": "0", "doomed": "0", "a": "1", "d": "3"])
+        }
+    }
+}
