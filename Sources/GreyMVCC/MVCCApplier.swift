@@ -24,17 +24,16 @@ final class MVCCApplier {
         startRevision = revision
     }
 
-    /// History entries of the batch, written by `finish(into:)`: nothing in an apply reads
-    /// them back, so they go straight to the batch's writes, kept out of its map; and written together,
-    /// in revision order, RocksDB inserts them next to each other (its memtable reuses the
-    /// search of the previous insert when the next key is close; interleaved with the index
-    /// writes, every insert searched the memtable from the top).
-    private var history: [(key: [UInt8], value: [UInt8])] = []
+    /// The history of the batch, written by `finish()` as one record (`HistoryRecord`): nothing
+    /// in an apply reads it back, so it goes straight to the batch's writes, kept out of its map.
+    private var history: [(revision: Int64, key: [UInt8])] = []
 
     /// Records the history and the revision the commands brought the store to (once per
-    /// batch, not per command) in the batch's writes, where the batch does not read them back.
+    /// batch, not per command) in the batch's writes.
     func finish() {
-        for entry in history { batch.writes.put(MVCCStore.family, entry.key, entry.value) }
+        if let last = history.last {
+            batch.writes.put(MVCCStore.family, MVCCKeys.historyRecord(through: last.revision), HistoryRecord.encode(history))
+        }
         history = []
         if revision != startRevision { batch.writes.put(MVCCStore.family, MVCCKeys.revisionKey, MVCCKeys.encodeRevision(revision)) }
     }
@@ -144,7 +143,7 @@ final class MVCCApplier {
         #endif
         if let newest { batch.put(MVCCKeys.version(key, newest.revision), newest.stored.encoded) }
         batch.put(MVCCKeys.current(key), MVCCKeys.slotValue(at, stored))
-        history.append((MVCCKeys.history(at, writes), key))
+        history.append((at, key))
         writes += 1
     }
 

@@ -12,7 +12,11 @@ import GreyWire
 ///     0x01 0x00 "mvcc-alarms"                   the raised alarms (`AlarmSet`), absent when none is
 ///     0x01 0x02 key* 0x00 0x01                  a key's newest version: its revision, then its record
 ///     0x01 0x02 key* 0x00 0x01 ~revision        an older version of the key: its record (`StoredVersion`)
-///     0x01 0x03 revision sub                    what write `sub` of `revision` changed: the key
+///     0x01 0x03 revision                        the history of one apply: what each of its
+///                                               writes changed, through `revision`, its last
+///                                               (`HistoryRecord`)
+///     0x01 0x03 revision sub                    the history of one write, as builds before
+///                                               records wrote it (and `adoptLegacyState`): the key
 ///
 /// `key*` is the user key with every 0x00 written 0x00 0xFF, and 0x00 0x01 ends it, so index
 /// keys sort by user key first (a key sorts before every longer key it begins), then newest
@@ -20,7 +24,9 @@ import GreyWire
 /// `~revision`, big-endian. Writing a key reads its current slot with a point lookup (no
 /// iterator), moves that version under its revision, and puts the new one in the slot;
 /// reading the latest is one seek per key, an older revision a second; the history by
-/// revision (what a watch replays) is a scan of 0x03.
+/// revision (what a watch replays) is a scan of 0x03, from the first record whose last
+/// revision is at or past the one asked for. One history record per apply, not one key per
+/// write: a key per write was a third of a replaying follower's memtable inserts.
 enum MVCCKeys {
     static let namespace: UInt8 = RaftStorage.dataPrefix
     static let versionTag: UInt8 = 0x02
@@ -117,7 +123,8 @@ enum MVCCKeys {
         return (key, Int64(bitPattern: ~readBigEndian(indexKey, at: offset + 2)))
     }
 
-    /// The history key of write `sub` of `revision`.
+    /// The history key of write `sub` of `revision`: the form of one write's history before
+    /// history records (still read; `adoptLegacyState` writes it).
     static func history(_ revision: Int64, _ sub: Int64) -> [UInt8] {
         var bytes = historyStart
         appendBigEndian(&bytes, UInt64(revision))
@@ -125,9 +132,35 @@ enum MVCCKeys {
         return bytes
     }
 
-    static func decodeHistory(_ historyKey: UnsafeRawBufferPointer) -> (revision: Int64, sub: Int64)? {
-        guard historyKey.count == 18, historyKey[0] == namespace, historyKey[1] == historyTag else { return nil }
-        return (Int64(bitPattern: readBigEndian(historyKey, at: 2)), Int64(bitPattern: readBigEndian(historyKey, at: 10)))
+    /// The key of a history record whose last write is at `revision`.
+    static func historyRecord(through revision: Int64) -> [UInt8] {
+        var bytes = historyStart
+        appendBigEndian(&bytes, UInt64(revision))
+        return bytes
+    }
+
+    /// Whether a state key is a history key (of either form).
+    static func isHistory(_ stateKey: UnsafeRawBufferPointer) -> Bool {
+        stateKey.count >= 2 && stateKey[0] == namespace && stateKey[1] == historyTag
+    }
+
+    /// The revision a history key is filed under: its record's last, or its one write's. Every
+    /// write it holds is at or below it, so a compaction through a revision removes every key
+    /// filed at or below it.
+    static func historyRevision(_ historyKey: UnsafeRawBufferPointer) -> Int64? {
+        guard isHistory(historyKey), historyKey.count == 10 || historyKey.count == 18 else { return nil }
+        return Int64(bitPattern: readBigEndian(historyKey, at: 2))
+    }
+
+    /// The writes a history key and its value hold, in order: a record's, or the one write of
+    /// the older form. nil if they do not decode.
+    static func decodeHistory(key historyKey: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> [HistoryRecord.Write]? {
+        guard let revision = historyRevision(historyKey) else { return nil }
+        if historyKey.count == 18 {
+            return [HistoryRecord.Write(revision: revision, sub: Int64(bitPattern: readBigEndian(historyKey, at: 10)), key: [UInt8](value))]
+        }
+        guard let writes = HistoryRecord.decode(value), writes.last?.revision == revision else { return nil }
+        return writes
     }
 
     static func appendBigEndian(_ bytes: inout [UInt8], _ value: UInt64) {
@@ -202,5 +235,53 @@ struct StoredVersion: Equatable {
         version = Int64(bitPattern: MVCCKeys.readBigEndian(bytes, at: 9))
         lease = Int64(bitPattern: MVCCKeys.readBigEndian(bytes, at: 17))
         value = bytes[0] == Self.putTag ? [UInt8](bytes[25...]) : nil
+    }
+}
+
+/// The history of one apply, in one value: each write's revision and key, in order. A write's
+/// `sub` (its place among the writes of its revision, etcd's) is its place among the record's
+/// writes of the same revision — an apply never splits a revision.
+///
+///     repeated: revision (big-endian u64), key length (big-endian u32), key
+enum HistoryRecord {
+    struct Write: Equatable {
+        var revision: Int64
+        var sub: Int64
+        var key: [UInt8]
+    }
+
+    static func encode(_ writes: [(revision: Int64, key: [UInt8])]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(writes.reduce(0) { $0 + 12 + $1.key.count })
+        for write in writes {
+            MVCCKeys.appendBigEndian(&bytes, UInt64(write.revision))
+            let length = UInt32(write.key.count)
+            for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: length >> UInt32(shift))) }
+            bytes.append(contentsOf: write.key)
+        }
+        return bytes
+    }
+
+    /// The record's writes; nil unless it decodes whole, with revisions in order.
+    static func decode(_ bytes: UnsafeRawBufferPointer) -> [Write]? {
+        var writes: [Write] = []
+        var offset = 0
+        while offset < bytes.count {
+            guard bytes.count - offset >= 12 else { return nil }
+            let revision = Int64(bitPattern: MVCCKeys.readBigEndian(bytes, at: offset))
+            let length = (offset + 8..<offset + 12).reduce(0) { $0 << 8 | Int(bytes[$1]) }
+            offset += 12
+            guard bytes.count - offset >= length else { return nil }
+            let sub: Int64
+            if let last = writes.last, last.revision == revision {
+                sub = last.sub + 1
+            } else {
+                guard writes.last.map({ $0.revision < revision }) ?? true else { return nil }
+                sub = 0
+            }
+            writes.append(Write(revision: revision, sub: sub, key: [UInt8](bytes[offset..<offset + length])))
+            offset += length
+        }
+        return writes.isEmpty ? nil : writes
     }
 }

@@ -16,7 +16,8 @@ extension MVCCStore {
     /// Reads every key of the store (RocksDB verifies each block's checksum on the way) and
     /// checks what the layout promises: every index key and record decodes, no version is
     /// newer than the store's revision or older than its compaction without being the newest
-    /// of its key, and every history entry names a key with a version at that revision.
+    /// of its key, the history goes forward, and every write in it above the compaction names
+    /// a key with a version at that revision.
     public func check() throws(StorageError) -> MVCCCheckReport {
         let reader = MVCCReader { [storage] in storage.stateCursor(from: $0) }
         var report = MVCCCheckReport()
@@ -70,21 +71,29 @@ extension MVCCStore {
         // One reader for every history lookup: it moves its one iterator instead of making one per entry.
         let versions = MVCCReader { [storage] in storage.stateCursor(from: $0) }
         let history = storage.stateCursor(from: MVCCKeys.historyStart)
-        while let pair = try history.current(), pair.key.count >= 2, pair.key[0] == MVCCKeys.namespace, pair.key[1] == MVCCKeys.historyTag {
-            guard let (revision, _) = MVCCKeys.decodeHistory(pair.key) else { throw .corrupted("an MVCC history key does not decode") }
-            if let due, revision <= due {
-                history.advance()
-                continue
-            }
-            let key = [UInt8](pair.value)
-            let found: IndexEntry?
-            do {
-                found = try versions.entry(key, at: revision)
-            } catch {
-                throw .corrupted("\(error)")
-            }
-            guard found?.revision == revision else {
-                throw .corrupted("the history at revision \(revision) names \(printable(key)), which has no version there")
+        var lastWrite: (revision: Int64, sub: Int64)? = nil
+        while let pair = try history.current(), MVCCKeys.isHistory(pair.key) {
+            guard let writes = MVCCKeys.decodeHistory(key: pair.key, value: pair.value) else { throw .corrupted("an MVCC history record does not decode") }
+            for write in writes {
+                if let last = lastWrite, (write.revision, write.sub) <= (last.revision, last.sub) {
+                    throw .corrupted("the history goes back from revision \(last.revision) to \(write.revision)")
+                }
+                lastWrite = (write.revision, write.sub)
+                // Writes at or below the compaction name versions it may have removed (a record
+                // that goes past it stays whole until a later compaction).
+                if write.revision <= report.compacted { continue }
+                guard write.revision <= report.revision else {
+                    throw .corrupted("the history has a write at revision \(write.revision), past the store's \(report.revision)")
+                }
+                let found: IndexEntry?
+                do {
+                    found = try versions.entry(write.key, at: write.revision)
+                } catch {
+                    throw .corrupted("\(error)")
+                }
+                guard found?.revision == write.revision else {
+                    throw .corrupted("the history at revision \(write.revision) names \(printable(write.key)), which has no version there")
+                }
             }
             history.advance()
         }

@@ -7,7 +7,7 @@ import GreyStorage
 /// them means reading every version in the store, which on a long history takes seconds; done
 /// in the apply it would stall the node's loop — heartbeats too — for as long. So the node
 /// calls `compactStep` again and again between other work until it returns false; each step
-/// examines `budget` versions or history entries and writes its deletions in one batch. etcd
+/// examines `budget` versions or history keys and writes its deletions in one batch. etcd
 /// does the same (its compaction deletes in batches of 1,000 between pauses).
 ///
 /// Steps must not overlap an apply (both write the index of the same keys): the node runs both
@@ -42,7 +42,7 @@ extension MVCCStore {
     }
 
     /// One step of removing what the due compaction made unreachable: about `budget` versions
-    /// or history entries. Returns whether more remains.
+    /// or history keys. Returns whether more remains.
     public func compactStep(budget: Int = 1_000) throws(StorageError) -> Bool {
         let due: Int64?
         do {
@@ -91,7 +91,10 @@ extension MVCCStore {
         if progress.phase == .history && examined < budget {
             let history = storage.stateCursor(from: progress.resume)
             done = true
-            while let pair = try history.current(), let (revision, _) = MVCCKeys.decodeHistory(pair.key), revision <= due {
+            // A record that also holds writes past the compaction stays whole, as the versions
+            // its writes made do: reads below the compaction are refused, so nothing reads it
+            // that far back, and the next compaction past its last write removes it.
+            while let pair = try history.current(), let revision = MVCCKeys.historyRevision(pair.key), revision <= due {
                 if examined >= budget {
                     progress.resume = [UInt8](pair.key)
                     done = false

@@ -40,12 +40,33 @@ extension MVCCStore {
     /// CRC-32C of the whole store as it is now: every key of the state machine, history and
     /// revision included (etcd's Hash, of the whole backend). Like etcd's, it can differ
     /// between replicas while one is still removing what a compaction made unreachable.
+    ///
+    /// The history is hashed write by write, above the compaction, each as the key and value
+    /// of its own (the older one-key-per-write form): replicas apply the same writes in
+    /// batches of their own, so their records part at different revisions, and a record that
+    /// goes past a compaction keeps the writes below it until a later one.
     public func hashAll() throws(StorageError) -> UInt32 {
+        let compacted: Int64
+        do {
+            compacted = try liveReader.compacted()
+        } catch {
+            throw .corrupted("\(error)")
+        }
         var crc = CRC32C()
         let cursor = storage.stateCursor(from: [MVCCKeys.namespace])
         while let pair = try cursor.current(), pair.key.first == MVCCKeys.namespace {
-            crc.update(pair.key)
-            crc.update(pair.value)
+            if MVCCKeys.isHistory(pair.key) {
+                guard let writes = MVCCKeys.decodeHistory(key: pair.key, value: pair.value) else {
+                    throw .corrupted("an MVCC history record does not decode")
+                }
+                for write in writes where write.revision > compacted {
+                    crc.update(MVCCKeys.history(write.revision, write.sub))
+                    crc.update(write.key)
+                }
+            } else {
+                crc.update(pair.key)
+                crc.update(pair.value)
+            }
             cursor.advance()
         }
         return crc.value

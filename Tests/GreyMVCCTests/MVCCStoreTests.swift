@@ -42,12 +42,18 @@ struct MVCCStoreTests {
             return found
         }
 
-        /// The revisions of every history entry on disk.
+        /// The revision of every write in the history on disk.
         func historyOnDisk() throws -> [Int64] {
-            var found: [Int64] = []
+            try historyRecords().flatMap { $0.map(\.revision) }
+        }
+
+        /// The writes of each history key on disk, in key order.
+        func historyRecords() throws -> [[HistoryRecord.Write]] {
+            var found: [[HistoryRecord.Write]] = []
             let cursor = storage.stateCursor(from: MVCCKeys.historyStart)
-            while let pair = try cursor.current(), let (revision, _) = MVCCKeys.decodeHistory(pair.key) {
-                found.append(revision)
+            while let pair = try cursor.current(), MVCCKeys.isHistory(pair.key) {
+                guard let writes = MVCCKeys.decodeHistory(key: pair.key, value: pair.value) else { throw Failure("a history key does not decode") }
+                found.append(writes)
                 cursor.advance()
             }
             return found
@@ -492,7 +498,93 @@ struct MVCCStoreTests {
         } while try h.store.compactStep(budget: 2)
         #expect(steps > 5, "the removal took \(steps) steps")
         #expect(try h.store.check().compactionDue == nil)
-        #expect(try h.historyOnDisk().allSatisfy { $0 > compactAt })
+        // Every record that ends at or below the compaction is gone; one that goes past it stays whole.
+        #expect(try h.historyRecords().allSatisfy { $0.last!.revision > compactAt })
+        #expect(try Set(h.historyOnDisk().filter { $0 > compactAt }) == Set((compactAt + 1)...revision), "a record for every write past the compaction")
+    }
+
+    @Test("the history of a batch is one record: every write's revision, sub and key in order, a Txn's writes at one revision")
+    func historyRecordPerBatch() throws {
+        let h = try Harness()
+        try h.apply([
+            .put(Etcd.PutRequest(key: Self.bytes("a"), value: Self.bytes("1"))),  // 2
+            .txn(Etcd.TxnRequest(success: [  // 3
+                .put(Etcd.PutRequest(key: Self.bytes("b"), value: Self.bytes("1"))),
+                .put(Etcd.PutRequest(key: Self.bytes("c"), value: Self.bytes("1"))),
+            ])),
+            .put(Etcd.PutRequest(key: Self.bytes("d"), ignoreValue: true)),  // refused: no trace
+            .deleteRange(Etcd.DeleteRangeRequest(key: Self.bytes("a"), rangeEnd: Self.bytes("c"))),  // 4: a and b
+        ])
+        try h.put("e", "1")  // 5, a batch of its own
+        let write = { (revision: Int64, sub: Int64, key: String) in HistoryRecord.Write(revision: revision, sub: sub, key: Self.bytes(key)) }
+        #expect(try h.historyRecords() == [
+            [write(2, 0, "a"), write(3, 0, "b"), write(3, 1, "c"), write(4, 0, "a"), write(4, 1, "b")],
+            [write(5, 0, "e")],
+        ])
+        #expect(try h.store.check().revision == 5)
+    }
+
+    @Test("replicas that applied the same writes in batches of their own hash alike (Hash and HashKV), before and after a compaction through the middle of a record")
+    func hashAcrossBatchings() throws {
+        let one = try Harness()
+        let many = try Harness()
+        var commands: [MVCCCommand] = []
+        for round in 0..<12 { commands.append(.put(Etcd.PutRequest(key: Self.bytes("k\(round % 5)"), value: Self.bytes("v\(round)")))) }
+        commands.append(.deleteRange(Etcd.DeleteRangeRequest(key: Self.bytes("k1"))))
+        try one.apply(commands)
+        for command in commands { try many.apply([command]) }
+        #expect(try one.historyRecords().count == 1 && many.historyRecords().count == 13)
+        #expect(try one.store.hashAll() == many.store.hashAll())
+        for harness in [one, many] {
+            _ = try harness.apply([.compact(Etcd.CompactionRequest(revision: 7))])
+            while try harness.store.compactStep(budget: 3) {}
+            #expect(try harness.store.check().compacted == 7)
+        }
+        #expect(try one.historyOnDisk().count == 13, "the one record goes past the compaction: it stays whole")
+        #expect(try many.historyOnDisk() == Array(8...14))
+        #expect(try one.store.hashAll() == many.store.hashAll())
+        #expect(try one.store.hashKV(revision: 0).hash == many.store.hashKV(revision: 0).hash)
+    }
+
+    @Test("fsck refuses a history record that does not decode, one that goes back, and one naming a key with no version at its revision")
+    func checkCatchesBadHistory() throws {
+        // Each replaces the record of revision 3 (b's put) in a store of three puts, one a batch.
+        let damaged: [(String, [UInt8], [UInt8])] = [
+            ("does not decode", MVCCKeys.historyRecord(through: 3), [0, 0, 0]),
+            ("goes back", MVCCKeys.historyRecord(through: 3), HistoryRecord.encode([(2, Self.bytes("a")), (3, Self.bytes("b"))])),
+            ("no version there", MVCCKeys.historyRecord(through: 3), HistoryRecord.encode([(3, Self.bytes("a"))])),
+        ]
+        for (what, key, value) in damaged {
+            let h = try Harness()
+            try h.put("a", "1")  // 2
+            try h.put("b", "1")  // 3
+            try h.put("c", "1")  // 4
+            #expect(try h.store.check().revision == 4)
+            let batch = h.storage.stateBatch()
+            batch.put(key, value)
+            try h.storage.writeState(batch)
+            #expect(throws: StorageError.self, "\(what)") { try h.store.check() }
+        }
+    }
+
+    @Test("a state machine from before the MVCC store is adopted: each key a version at revision 2, its history in the one-key-per-write form, read by fsck, Hash and compaction")
+    func adoptsLegacyState() throws {
+        let h = try Harness()
+        let batch = h.storage.stateBatch()
+        batch.put([MVCCKeys.namespace] + Self.bytes("x"), Self.bytes("1"))
+        batch.put([MVCCKeys.namespace] + Self.bytes("y"), Self.bytes("2"))
+        try h.storage.writeState(batch)
+        #expect(try h.store.adoptLegacyState() == 2)
+        #expect(try h.store.adoptLegacyState() == 0, "once")
+        #expect(try h.get("y")?.value == Self.bytes("2") && h.get("y")?.modRevision == 2)
+        try h.put("x", "3")  // 3
+        #expect(try h.historyRecords().map { $0.map(\.revision) } == [[2], [2], [3]])
+        #expect(try h.historyRecords().prefix(2).map { $0[0].sub } == [0, 1])
+        #expect(try h.store.check().keys == 2)
+        _ = try h.apply([.compact(Etcd.CompactionRequest(revision: 2))])
+        while try h.store.compactStep() {}
+        #expect(try h.historyOnDisk() == [3])
+        #expect(try h.store.check().compacted == 2)
     }
 
     @Test("a deleted key's tombstone goes after the versions under it, also when the key is written again between steps")
