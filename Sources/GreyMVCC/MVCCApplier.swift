@@ -40,8 +40,16 @@ final class MVCCApplier {
 
     private var reader: MVCCReader { MVCCReader { [batch] in batch.cursor(from: $0) } }
 
-    /// Applies one command; its writes land in the batch, or none if it is refused.
-    func apply(_ command: MVCCCommand) throws(StorageError) -> MVCCOutcome {
+    /// A Put's current slot and what the store held in it when the batch began, read before
+    /// the batch with every other Put's (`MVCCStore.apply`).
+    struct LookedUp {
+        var slot: [UInt8]
+        var stored: [UInt8]?
+    }
+
+    /// Applies one command; its writes land in the batch, or none if it is refused. `lookedUp`
+    /// is the slot of a Put's key, read ahead.
+    func apply(_ command: MVCCCommand, lookedUp: LookedUp? = nil) throws(StorageError) -> MVCCOutcome {
         try batch.setSavePoint()
         let historyMark = history.count
         writes = 0
@@ -50,7 +58,7 @@ final class MVCCApplier {
         do throws(MVCCError) {
             if alarms.noSpace && command.isCappedByNoSpace { throw .noSpace }
             switch command {
-            case .put(let request): outcome = .put(try put(request, at: next))
+            case .put(let request): outcome = .put(try put(request, at: next, lookedUp: lookedUp))
             case .deleteRange(let request): outcome = .deleteRange(try deleteRange(request, at: next))
             case .txn(let request): outcome = .txn(try txn(request, at: next))
             case .compact(let request): outcome = .compact(try compact(request))
@@ -74,11 +82,11 @@ final class MVCCApplier {
 
     // MARK: - Writes
 
-    private func put(_ request: Etcd.PutRequest, at next: Int64) throws(MVCCError) -> Etcd.PutResponse {
+    private func put(_ request: Etcd.PutRequest, at next: Int64, lookedUp: LookedUp? = nil) throws(MVCCError) -> Etcd.PutResponse {
         guard !request.key.isEmpty else { throw .emptyKey }
         if request.ignoreValue && !request.value.isEmpty { throw .valueProvided }
         if request.ignoreLease && request.lease != 0 { throw .leaseProvided }
-        let newest = try latest(request.key)
+        let newest = try latest(request.key, lookedUp: lookedUp)
         let previous = newest?.keyValue
         if (request.ignoreValue || request.ignoreLease) && previous == nil { throw .keyNotFound }
         let lease = request.ignoreLease ? previous!.lease : request.lease
@@ -116,12 +124,13 @@ final class MVCCApplier {
         return found
     }
 
-    /// The newest version of `key` as this batch has it (a point lookup: no iterator).
-    private func latest(_ key: [UInt8]) throws(MVCCError) -> IndexEntry? {
-        let slot = MVCCKeys.current(key)
+    /// The newest version of `key` as this batch has it: a point lookup (no iterator), or
+    /// none when its slot was read ahead.
+    private func latest(_ key: [UInt8], lookedUp: LookedUp? = nil) throws(MVCCError) -> IndexEntry? {
+        let slot = lookedUp?.slot ?? MVCCKeys.current(key)
         let value: [UInt8]?
         do {
-            value = try batch.get(slot)
+            value = try lookedUp.map { batch.get(slot, stored: $0.stored) } ?? batch.get(slot)
         } catch {
             throw .corrupted("\(error)")
         }

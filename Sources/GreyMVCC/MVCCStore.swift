@@ -67,9 +67,11 @@ public final class MVCCStore: @unchecked Sendable {
         let batch = storage.stateBatch()
         let start = try currentPosition()
         let applier = MVCCApplier(batch: batch, revision: start.revision, compacted: start.compacted, alarms: start.alarms)
+        batch.reserveCapacity(commands.count)
+        let lookedUp = try lookUpPutSlots(commands)
         var outcomes: [MVCCOutcome] = []
         outcomes.reserveCapacity(commands.count)
-        for command in commands { outcomes.append(try applier.apply(command)) }
+        for (command, slot) in zip(commands, lookedUp) { outcomes.append(try applier.apply(command, lookedUp: slot)) }
         applier.finish()
         do {
             try storage.writeState(batch, appliedIndex: appliedIndex)
@@ -79,6 +81,17 @@ public final class MVCCStore: @unchecked Sendable {
         }
         positionLock.withLock { position = Position(revision: applier.revision, compacted: applier.compacted, alarms: applier.alarms) }
         return outcomes
+    }
+
+    /// The current slot of every Put's key as the store has it before the batch, in one
+    /// batched lookup, by command (nil for other commands): a Get per Put was a tenth of a
+    /// replaying follower's CPU. The batch's own writes still come first (`StateBatch.get`).
+    private func lookUpPutSlots(_ commands: [MVCCCommand]) throws(StorageError) -> [MVCCApplier.LookedUp?] {
+        let slots: [[UInt8]?] = commands.map { command in
+            if case .put(let request) = command, !request.key.isEmpty { MVCCKeys.current(request.key) } else { nil }
+        }
+        var stored = try storage.stateValues(slots.compactMap { $0 }).makeIterator()
+        return slots.map { slot in slot.map { MVCCApplier.LookedUp(slot: $0, stored: stored.next()!) } }
     }
 
     /// Answers a Range from what this node has applied.

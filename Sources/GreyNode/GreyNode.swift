@@ -716,7 +716,7 @@ public actor GreyNode {
     /// (an unsynced RocksDB write: the log is the durable record), then answers the proposals
     /// waiting for them.
     private func apply(_ entries: [LogEntry]) {
-        let outcomes: [LogIndex: MVCCOutcome]
+        let outcomes: [MVCCOutcome?]
         let started = ContinuousClock.now
         let traceStarted = tracedProposals.isEmpty ? nil : DefaultTracerClock.now
         do {
@@ -727,7 +727,7 @@ public actor GreyNode {
         }
         appliedIndex = entries.last!.index
         let traceWindow = traceStarted.map { ($0, DefaultTracerClock.now) }
-        for entry in entries {
+        for (entry, entryOutcome) in zip(entries, outcomes) {
             if let change = configChanges.removeValue(forKey: entry.index) {
                 if case .config = entry.payload, entry.term == change.term {
                     change.continuation.resume()
@@ -736,7 +736,7 @@ public actor GreyNode {
                 }
             }
             guard let proposal = proposals.removeValue(forKey: entry.index) else { continue }
-            let outcome = proposal.term == entry.term ? outcomes[entry.index] : nil
+            let outcome = proposal.term == entry.term ? entryOutcome : nil
             // Traced before the reply: once resumed, the call's handler ends its span.
             if let (from, to) = traceWindow, let traced = tracedProposals.removeValue(forKey: entry.index) {
                 traceApplied(traced, applied: outcome != nil, from: from, to: to, batch: entries.count)
@@ -749,21 +749,26 @@ public actor GreyNode {
             }
         }
         // After the replies above: the first step goes to the back of the loop's queue.
-        if outcomes.values.contains(where: { if case .compact = $0 { true } else { false } }) { scheduleStoreCompaction() }
+        if outcomes.contains(where: { if case .compact? = $0 { true } else { false } }) { scheduleStoreCompaction() }
     }
 
     /// Applies the commands among `entries` to the store in one batch with the applied index
-    /// (later commands see earlier ones); returns each command's outcome by its index.
-    private static func applyBatch(_ entries: [LogEntry], to store: MVCCStore) throws -> [LogIndex: MVCCOutcome] {
-        var indexes: [LogIndex] = []
+    /// (later commands see earlier ones); returns each entry's outcome, in order (nil for an
+    /// entry that is no command). Arrays, not a dictionary by index: building one per batch
+    /// was 3% of a replaying follower's CPU, for outcomes only a leader's proposals read.
+    private static func applyBatch(_ entries: [LogEntry], to store: MVCCStore) throws -> [MVCCOutcome?] {
+        var positions: [Int] = []
         var commands: [MVCCCommand] = []
-        for entry in entries {
+        positions.reserveCapacity(entries.count)
+        commands.reserveCapacity(entries.count)
+        for (position, entry) in entries.enumerated() {
             guard case .command(let bytes) = entry.payload, let command = KVCommand.decode(bytes) else { continue }
-            indexes.append(entry.index)
+            positions.append(position)
             commands.append(command)
         }
-        let outcomes = try store.apply(commands, appliedIndex: entries.last!.index)
-        return Dictionary(uniqueKeysWithValues: zip(indexes, outcomes))
+        var outcomes = [MVCCOutcome?](repeating: nil, count: entries.count)
+        for (position, outcome) in zip(positions, try store.apply(commands, appliedIndex: entries.last!.index)) { outcomes[position] = outcome }
+        return outcomes
     }
 
     /// Sends a request to its peer, or hands a reply to the RPC waiting for it.

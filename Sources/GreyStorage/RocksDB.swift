@@ -174,6 +174,46 @@ public final class RocksDB: @unchecked Sendable {
         return [UInt8](UnsafeRawBufferPointer(start: value, count: length))
     }
 
+    /// The values under `keys` in `family`, in order (nil where there is none): one batched
+    /// lookup (RocksDB's MultiGet), which shares the work of finding the memtables, tables and
+    /// filters across the keys where a Get per key repeats it. Keys may repeat.
+    public func values(_ family: String, _ keys: [[UInt8]]) throws(StorageError) -> [[UInt8]?] {
+        guard !keys.isEmpty else { return [] }
+        Self.quietPerfCounters()
+        // One buffer holds every key, so each pointer handed to RocksDB stays valid for the call.
+        var flat: [UInt8] = []
+        flat.reserveCapacity(keys.reduce(0) { $0 + $1.count })
+        var offsets: [Int] = []
+        offsets.reserveCapacity(keys.count)
+        for key in keys {
+            offsets.append(flat.count)
+            flat.append(contentsOf: key)
+        }
+        let sizes = keys.map(\.count)
+        var slices = [OpaquePointer?](repeating: nil, count: keys.count)
+        var errors = [UnsafeMutablePointer<CChar>?](repeating: nil, count: keys.count)
+        flat.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { base in
+                let pointers: [UnsafePointer<CChar>?] = offsets.map { offset in base.baseAddress.map { UnsafePointer($0) + offset } }
+                rocksdb_batched_multi_get_cf(database, readOptions, self.family(family), keys.count, pointers, sizes, &slices, &errors, false)
+            }
+        }
+        defer { for slice in slices where slice != nil { rocksdb_pinnableslice_destroy(slice) } }
+        var found: [[UInt8]?] = []
+        found.reserveCapacity(keys.count)
+        for index in keys.indices {
+            try Self.check(errors[index], "multi-get")
+            guard let slice = slices[index] else {
+                found.append(nil)
+                continue
+            }
+            var length = 0
+            let value = rocksdb_pinnableslice_value(slice, &length)
+            found.append(value.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: length)) } ?? [])
+        }
+        return found
+    }
+
     /// Compacts every column family over its whole key range.
     func compactAll() {
         for handle in families.values { rocksdb_compact_range_cf(database, handle, nil, 0, nil, 0) }

@@ -59,6 +59,18 @@ public final class StateBatch {
         return try database.get(Self.family, key)
     }
 
+    /// The value under `key` with this batch's changes applied, where `stored` is what the
+    /// database held under it when the batch began (read ahead, with other keys: `RaftStorage.stateValues`).
+    public func get(_ key: [UInt8], stored: [UInt8]?) -> [UInt8]? {
+        if let mine = written[key] { return mine }
+        return stored
+    }
+
+    /// Makes room in the map for about `count` keys, so it does not grow step by step.
+    public func reserveCapacity(_ count: Int) {
+        written.reserveCapacity(count)
+    }
+
     /// A cursor over the state family with this batch's changes applied, at the first key ≥
     /// `start`. Valid until the batch next changes: make a new one after writing.
     public func cursor(from start: [UInt8]) -> RocksDBCursor {

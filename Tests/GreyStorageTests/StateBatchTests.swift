@@ -123,4 +123,23 @@ struct StateBatchTests {
             #expect(try Self.scan(written) == ["stored": "0", "doomed": "0", "a": "1", "d": "3"])
         }
     }
+
+    @Test("values read ahead in one batched lookup come in the keys' order, nil for absent keys, repeated keys alike; a batch's own writes win over them")
+    func readAhead() throws {
+        try Self.withStorage { storage in
+            let empty = storage.stateBatch()
+            empty.put(Self.key("empty"), [])
+            try storage.writeState(empty, appliedIndex: 2)
+            let keys = ["doomed", "absent", "stored", "empty", "stored"].map(Self.key)
+            #expect(try storage.stateValues(keys) == [Self.bytes("0"), nil, Self.bytes("0"), [], Self.bytes("0")])
+            #expect(try storage.stateValues([]) == [])
+            let batch = storage.stateBatch()
+            let stored = try storage.stateValues([Self.key("stored"), Self.key("doomed")])
+            batch.put(Self.key("stored"), Self.bytes("1"))
+            batch.delete(Self.key("doomed"))
+            #expect(batch.get(Self.key("stored"), stored: stored[0]) == Self.bytes("1"))
+            #expect(batch.get(Self.key("doomed"), stored: stored[1]) == nil)
+            #expect(batch.get(Self.key("other"), stored: Self.bytes("9")) == Self.bytes("9"))
+        }
+    }
 }
