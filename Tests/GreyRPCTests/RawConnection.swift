@@ -55,13 +55,19 @@ enum RawConnection {
         let group = MultiThreadedEventLoopGroup.singleton
         let closed = group.next().makePromise(of: Void.self)
         let collector = Collector(closed: closed)
-        let channel = try await ClientBootstrap(group: group)
+        let connected = ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
             }
-            .connect(host: "127.0.0.1", port: port).get()
-        for chunk in chunks {
-            try await channel.writeAndFlush(channel.allocator.buffer(bytes: chunk))
+            .connect(host: "127.0.0.1", port: port)
+        // The first chunk leaves on the event loop the moment the connection is up, not from
+        // this task afterwards: at a crowded start a task waited seconds for a thread, past a
+        // server's first-bytes deadline, and found the connection closed under it.
+        let channel = try await (chunks.first.map { first in
+            connected.flatMap { channel in channel.writeAndFlush(channel.allocator.buffer(bytes: first)).map { channel } }
+        } ?? connected).get()
+        for (index, chunk) in chunks.enumerated() {
+            if index > 0 { try await channel.writeAndFlush(channel.allocator.buffer(bytes: chunk)) }
             if let pauseBetweenChunks { try await Task.sleep(for: pauseBetweenChunks) }
         }
         if vanish {
