@@ -36,6 +36,7 @@ final class GreydCluster: @unchecked Sendable {
         self.count = count
         self.settings = settings
         self.unprivileged = unprivileged && getuid() == 0
+        _ = Self.orphansSwept
         basePort = TestPorts.reserve(10)  // room for nodes that join later
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("greyd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(
@@ -63,6 +64,35 @@ final class GreydCluster: @unchecked Sendable {
     }
 
     func address(_ node: Int) -> String { "127.0.0.1:\(basePort + node)" }
+
+    /// How many nodes an earlier, crashed test run left behind, killed before this run's first
+    /// cluster starts. A test process that crashes takes none of its greyd with it: fourteen
+    /// kept running for over an hour once, dialling their dead peers' ports, and the next run's
+    /// clusters on those ports failed eight process tests. Only orphans (adopted by PID 1) of
+    /// this very build's binary are killed, also when it was rebuilt since: another run's nodes
+    /// are its children, and another tree's build is another path.
+    static let orphansSwept: Int = {
+        let killed = sweepOrphans()
+        if !killed.isEmpty { print("killed \(killed.count) greyd left running by an earlier test run: \(killed)") }
+        return killed.count
+    }()
+
+    /// Kills every orphaned greyd of this build (`orphansSwept`); returns their process ids.
+    static func sweepOrphans() -> [Int32] {
+        let ours = binary.resolvingSymlinksInPath().path
+        var killed: [Int32] = []
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry),
+                let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe"),
+                executable == ours || executable == ours + " (deleted)",
+                let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+                status.split(separator: "\n").contains("PPid:\t1")
+            else { continue }
+            Foundation.kill(pid, SIGKILL)
+            killed.append(pid)
+        }
+        return killed
+    }
 
     /// Starts a one-node greyd outside any cluster, its output discarded.
     static func startAlone(id: Int, port: Int, directory: String) throws -> Process {
@@ -262,6 +292,53 @@ struct GreydProcessTests {
             let got = try await cluster.channel(node).call(KVMethods.get, GetRequest(key: Array("test-key".utf8), consistency: .stale), timeout: .seconds(5))
             #expect(got.found && got.value == Array("test-value".utf8), "node \(node)")
         }
+    }
+
+    @Test("a greyd orphaned by a crashed test run is swept before the next run's clusters; a test's own node is left alone")
+    func orphanedNodesSwept() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("greyd-orphan-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Python starts the node and exits without waiting: the node is adopted by PID 1, as a
+        // crashed test process's nodes are. (Not a shell's `&`: the node would keep the file
+        // descriptor Foundation watches for the shell's exit, and waitUntilExit never return.)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let orphanPort = TestPorts.reserve()
+        let pidFile = directory.appendingPathComponent("orphan.pid")
+        let launcher = Process()
+        launcher.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        launcher.arguments = [
+            "python3", "-c",
+            "import subprocess, sys; d = subprocess.DEVNULL; "
+                + "node = subprocess.Popen(sys.argv[1:4] + ['--data-dir', sys.argv[4]], stdin=d, stdout=d, stderr=d, close_fds=True); "
+                + "open(sys.argv[5], 'w').write(str(node.pid))",
+            GreydCluster.binary.path, "--node-id=0", "--listen=127.0.0.1:\(orphanPort)", directory.appendingPathComponent("orphan").path, pidFile.path,
+        ]
+        try launcher.run()
+        launcher.waitUntilExit()
+        let orphan = try #require(Int32(try String(contentsOf: pidFile, encoding: .utf8)))
+        defer { Foundation.kill(orphan, SIGKILL) }  // should the sweep miss it
+        try await GreydCluster.waitUntilServing(port: orphanPort)
+        let ownPort = TestPorts.reserve()
+        let own = try GreydCluster.startAlone(id: 0, port: ownPort, directory: directory.appendingPathComponent("own").path)
+        defer {
+            own.terminate()
+            own.waitUntilExit()
+        }
+        try await GreydCluster.waitUntilServing(port: ownPort)
+
+        let swept = GreydCluster.sweepOrphans()
+        #expect(swept.contains(orphan))
+        #expect(!swept.contains(own.processIdentifier))
+        // Gone (or a zombie until PID 1 reaps it), and its port free again; the test's own node serves on.
+        let deadline = ContinuousClock.now + .seconds(10)
+        func alive() -> Bool {
+            let status = (try? String(contentsOfFile: "/proc/\(orphan)/status", encoding: .utf8)) ?? ""
+            return !status.isEmpty && !status.contains("State:\tZ")
+        }
+        while alive(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!alive(), "the orphaned node \(orphan) still runs")
+        #expect(own.isRunning)
+        try await GreydCluster.waitUntilServing(port: ownPort)
     }
 
     @Test("--log-format json: every line is a JSON object; a role change carries the term and leader it announces; --log-level warning drops info")

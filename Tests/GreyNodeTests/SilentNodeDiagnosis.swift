@@ -108,4 +108,14 @@ extension GreydCluster {
         report += "\n  log: " + log(node).split(separator: "\n").suffix(15).joined(separator: "\n  log: ")
         return report
     }
+
+    /// The end of every node's log, for a check that failed on the cluster's behaviour rather
+    /// than a node's silence: who led when, and what each node said about its peers. The stock
+    /// client check once saw a follower stuck behind with no leader after a 3 MiB write, under
+    /// the full suite's load, and the removed directory kept no more than that.
+    func logTails(lines: Int = 25) -> String {
+        processes.keys.sorted().map { node in
+            "\n--- node \(node) log:\n  " + log(node).split(separator: "\n").suffix(lines).joined(separator: "\n  ")
+        }.joined()
+    }
 }

@@ -20,12 +20,11 @@ struct StockClientClusterTests {
 
         let python = try await runProcess(
             "python3", [RepositoryPaths.tools.appendingPathComponent("grpc_cluster_check.py").path, (0..<3).map(cluster.address).joined(separator: ",")])
-        #expect(python.status == 0, "\(python.output)")
-        #expect(python.output.contains(" 0 failed"), "\(python.output)")
+        #expect(python.status == 0 && python.output.contains(" 0 failed"), "\(python.output)\(cluster.logTails())")
         // etcd's API through grpcio stubs generated from Protos/etcd, on the same cluster and store.
         let etcd = try await runProcess(
             "python3", [RepositoryPaths.tools.appendingPathComponent("etcd_grpc_check.py").path, (0..<3).map(cluster.address).joined(separator: ",")])
-        #expect(etcd.status == 0 && etcd.output.contains(" 0 failed"), "\(etcd.output)")
+        #expect(etcd.status == 0 && etcd.output.contains(" 0 failed"), "\(etcd.output)\(cluster.logTails())")
 
         // h2load: 2,000 puts over 8 connections × 32 streams to a follower (each forwarded).
         let before = try await Self.putCounts(cluster, follower)
