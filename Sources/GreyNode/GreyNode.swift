@@ -53,7 +53,16 @@ public actor GreyNode {
     /// a hop onto the actor and back costs two thread switches.
     nonisolated let published = NIOLockedValueBox(Published())
     /// Reads from the client loops waiting to be handed to the core (see `awaitReadable`).
-    private nonisolated let readArrivals = ReadArrivals()
+    private nonisolated let readArrivals = Arrivals<(lease: Bool, continuation: CheckedContinuation<LogIndex, Error>)>()
+    /// Writes from the client loops waiting to be proposed (see `write`).
+    private nonisolated let writeArrivals = Arrivals<ArrivedWrite>()
+
+    struct ArrivedWrite: Sendable {
+        var command: MVCCCommand
+        /// The call's trace and when it arrived, when it is traced.
+        var traced: (call: ServiceContext, since: DefaultTracerClock.Instant)?
+        var continuation: CheckedContinuation<(MVCCOutcome, ResponseHeader), Error>
+    }
 
     struct Published {
         var leading = false
@@ -70,7 +79,7 @@ public actor GreyNode {
         var appliedIndex: UInt64 = 0
     }
     var appliedIndex: LogIndex
-    private var proposals: [LogIndex: (term: Term, continuation: CheckedContinuation<MVCCOutcome, Error>)] = [:]
+    private var proposals: [LogIndex: (term: Term, continuation: CheckedContinuation<(MVCCOutcome, ResponseHeader), Error>)] = [:]
     /// Traced writes this node leads, and traced appends from the leader, by log index
     /// (GreyNode+Tracing).
     var tracedProposals: [LogIndex: TracedProposal] = [:]
@@ -341,40 +350,53 @@ public actor GreyNode {
     // MARK: - Client operations (on the leader)
 
     /// Proposes a write and waits until it is applied; returns its outcome and the header.
-    func write(_ command: MVCCCommand) async throws -> (MVCCOutcome, ResponseHeader) {
-        try ensureRunning()
-        try checkSpace(for: command)
+    /// Runs on the caller's loop: the write joins those gathered for the node's loop to propose
+    /// in one job (`Arrivals`), and the caller resumes on its own loop once it is applied.
+    nonisolated(nonsending) func write(_ command: MVCCCommand) async throws -> (MVCCOutcome, ResponseHeader) {
         let traced = ServiceContext.current.map { ($0, DefaultTracerClock.now) }
-        // Proposing, registering the waiter and driving the core happen in one step, inside
-        // the continuation's body: entering it is a suspension point, where a drain already
-        // under way could otherwise take the core's answer before anyone waits for it.
-        let outcome = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<MVCCOutcome, Error>) in
+        return try await withCheckedThrowingContinuation { continuation in
+            if writeArrivals.add(ArrivedWrite(command: command, traced: traced, continuation: continuation)) {
+                eventLoop.execute { self.assumeIsolated { $0.proposeArrivedWrites() } }
+            }
+        }
+    }
+
+    /// Proposes every write gathered since the last time, then drives the core once: the
+    /// writes that arrived together leave in one append and share one fsync.
+    private func proposeArrivedWrites() {
+        for write in writeArrivals.takeAll() {
+            let continuation = write.continuation
+            do {
+                try ensureRunning()
+                try checkSpace(for: write.command)
+            } catch {
+                continuation.resume(throwing: error)
+                continue
+            }
             guard proposals.count < configuration.maxPendingRequests else {
                 metrics.noteProposalFailed()
                 continuation.resume(throwing: NodeError.overloaded("writes"))
-                return
+                continue
             }
             do throws(RaftError) {
-                let placed = try core.propose(command.encoded(), at: now)
+                let placed = try core.propose(write.command.encoded(), at: now)
                 #if GREY_BROKEN_EARLY_ACK
                 // The deliberately broken build for the chaos test's lost-write check
                 // (`make chaos-broken`): a put is acknowledged once the leader has proposed it,
                 // before any majority has it, so a deposed leader's acknowledged puts vanish.
-                if case .put = command {
-                    continuation.resume(returning: .put(Etcd.PutResponse()))
-                    kick()
-                    return
+                if case .put = write.command {
+                    continuation.resume(returning: (.put(Etcd.PutResponse()), header))
+                    continue
                 }
                 #endif
                 proposals[placed.index] = (placed.term, continuation)
-                if let (call, started) = traced { traceProposal(at: placed.index, term: placed.term, call: call, since: started) }
-                kick()
+                if let (call, started) = write.traced { traceProposal(at: placed.index, term: placed.term, call: call, since: started) }
             } catch {
                 metrics.noteProposalFailed()
                 continuation.resume(throwing: NodeError.raft(error))
             }
         }
-        return (outcome, header)
+        kick()
     }
 
     // MARK: - Membership (on the leader)
@@ -742,7 +764,7 @@ public actor GreyNode {
                 traceApplied(traced, applied: outcome != nil, from: from, to: to, batch: entries.count)
             }
             if let outcome {
-                proposal.continuation.resume(returning: outcome)
+                proposal.continuation.resume(returning: (outcome, header))
             } else {
                 metrics.noteProposalFailed()
                 proposal.continuation.resume(throwing: NodeError.raft(.dropped))
