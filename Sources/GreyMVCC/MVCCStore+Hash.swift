@@ -5,8 +5,10 @@ import GreyWire
 extension MVCCStore {
     /// CRC-32C of every version at or below `revision` (0: the store's revision), keys and
     /// records, in key order: equal on every replica that has applied that revision, since
-    /// writes and compactions reach each the same way through the log. Returns the hash, the
-    /// revision hashed and the compaction it saw.
+    /// writes and compactions reach each the same way through the log. Records are hashed in
+    /// the fixed-width form of earlier builds, whichever form holds them, so a replica written
+    /// by an older build hashes like one written by this. Returns the hash, the revision
+    /// hashed and the compaction it saw.
     public func hashKV(revision: Int64) throws(MVCCError) -> (hash: UInt32, revision: Int64, compacted: Int64) {
         let reader = MVCCReader { [storage] in storage.stateCursor(from: $0) }
         let current = try reader.revision()
@@ -25,7 +27,7 @@ extension MVCCStore {
                 let verdict = verdicts.verdict(entry, compactedThrough: compacted)
                 if entry.revision <= at && verdict == .reachable {
                     crc.update(pair.key)
-                    crc.update(pair.value)
+                    crc.update(MVCCKeys.legacyValue(of: entry))
                 }
                 cursor.advance()
             }
@@ -41,7 +43,8 @@ extension MVCCStore {
     /// revision included (etcd's Hash, of the whole backend). Like etcd's, it can differ
     /// between replicas while one is still removing what a compaction made unreachable.
     ///
-    /// The history is hashed write by write, above the compaction, each as the key and value
+    /// Versions are hashed in the fixed-width form of earlier builds (as in `hashKV`). The
+    /// history is hashed write by write, above the compaction, each as the key and value
     /// of its own (the older one-key-per-write form): replicas apply the same writes in
     /// batches of their own, so their records part at different revisions, and a record that
     /// goes past a compaction keeps the writes below it until a later one.
@@ -63,6 +66,12 @@ extension MVCCStore {
                     crc.update(MVCCKeys.history(write.revision, write.sub))
                     crc.update(write.key)
                 }
+            } else if MVCCKeys.isVersion(pair.key) {
+                guard let entry = MVCCKeys.decodeEntry(key: pair.key, value: pair.value) else {
+                    throw .corrupted("an MVCC index entry does not decode")
+                }
+                crc.update(pair.key)
+                crc.update(MVCCKeys.legacyValue(of: entry))
             } else {
                 crc.update(pair.key)
                 crc.update(pair.value)
