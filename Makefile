@@ -1,6 +1,6 @@
 # Grey — developer entry points. `make test` and `make cluster` install what they need.
 SHELL := /bin/bash
-APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev librocksdb-dev nghttp2-client curl python3-pip prometheus iptables openssl etcd-client python3-yaml haproxy nginx gdb
+APT_PACKAGES := libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev librocksdb-dev libjemalloc-dev nghttp2-client curl python3-pip prometheus iptables openssl etcd-client python3-yaml haproxy nginx gdb
 PIP_PACKAGES := grpcio grpcio-tools prometheus_client h2 opentelemetry-proto
 SWIFT_BUILD_FLAGS ?=
 

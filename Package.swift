@@ -47,6 +47,10 @@ let package = Package(
         .systemLibrary(
             name: "CRocksDB", pkgConfig: "rocksdb",
             providers: [.apt(["librocksdb-dev"])]),
+        // jemalloc, greyd's allocator (cmd/greyd/Allocator.swift says why).
+        .systemLibrary(
+            name: "CJemalloc", pkgConfig: "jemalloc",
+            providers: [.apt(["libjemalloc-dev"])]),
         // protoc-c output for Protos/, committed; `make proto` regenerates it.
         .target(
             name: "GreyProto",
@@ -61,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "greyd",
             dependencies: [
-                "GreyNode", "GreyMVCC", "GreyRPC", "GreyRaft", "GreyStorage", "GreyTelemetry", "GreyWire",
+                "CJemalloc", "GreyNode", "GreyMVCC", "GreyRPC", "GreyRaft", "GreyStorage", "GreyTelemetry", "GreyWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -201,6 +201,7 @@ struct Greyd: AsyncParsableCommand {
             : requireClientCertificates ? " (TLS; peers and clients need a certificate from the cluster CA\(metricsArePublic ? ", except for /health and /metrics" : ""))"
             : " (TLS; peers need a certificate from the cluster CA)"
         log("listening on \(listenAddress)\(access), data in \(directory)")
+        log("memory allocator: \(Allocator.version.map { "jemalloc \($0)" } ?? "the C library's (jemalloc is not linked in)")")
         let founding: GreyRaft.Configuration
         // A joiner that never got in (refused, or stopped before the leader answered) has an
         // empty founding membership and no term yet: it asks again.
