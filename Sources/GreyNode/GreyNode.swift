@@ -93,9 +93,9 @@ public actor GreyNode {
     private var nextReadID: UInt64 = 1
     /// RPCs from peers waiting for the core's reply, by the correlation their request was
     /// stepped with.
-    private var replyWaiters: [UInt64: CheckedContinuation<Message, Error>] = [:]
+    var replyWaiters: [UInt64: CheckedContinuation<Message, Error>] = [:]
     /// Ids of `replyWaiters`, taken on the callers' loops (`handle`).
-    private nonisolated let waiterIDs = Atomic<UInt64>(1)
+    nonisolated let waiterIDs = Atomic<UInt64>(1)
     private var ticker: RepeatedTask?
     /// Set by `halt()`: the node has stopped for good and touches neither storage nor peers.
     private(set) var halted = false
@@ -328,7 +328,7 @@ public actor GreyNode {
     }
 
     /// Callers waiting on a halted node would wait forever: they are turned away instead.
-    private func ensureRunning() throws {
+    func ensureRunning() throws {
         guard !halted else { throw stoppedStatus }
     }
 
@@ -533,66 +533,6 @@ public actor GreyNode {
     /// Returns once no snapshot install is under way.
     func waitForInstall() async {
         while installingSnapshot { await withCheckedContinuation { waitingForInstall.append($0) } }
-    }
-
-    // MARK: - Peer messages
-
-    /// Steps a request from a peer and, if it expects one, waits for the core's reply to it.
-    /// Steps a peer's message into the core; with `expectsReply`, waits for the core's answer
-    /// (a vote, or an append's acknowledgement) and returns it.
-    ///
-    /// Runs on the caller's loop (the peer connection's): the answer resumes the call there, so
-    /// the acknowledgement of an append is encoded and written on that loop while the node's
-    /// loop goes on to apply what the append's commit index released. Resumed on the node's
-    /// loop, the reply waited behind that apply (~100 µs of a one-stream write, REPORT.md).
-    nonisolated(nonsending) func handle(_ envelope: Envelope, expectsReply: Bool) async throws -> Message? {
-        let call = ServiceContext.current
-        guard expectsReply else {
-            try await step(envelope, call: call)
-            return nil
-        }
-        let id = waiterIDs.wrappingAdd(1, ordering: .relaxed).oldValue
-        let tagged = { var tagged = envelope; tagged.correlation = id; return tagged }()
-        // A caller that gives up (deadline, vanished client) takes its waiter away, and its
-        // late reply is dropped; one that gives up before its waiter is in place leaves a
-        // waiter the core's answer (or the node's stop) still resumes.
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                eventLoop.execute {
-                    self.assumeIsolated { node in
-                        do {
-                            try node.ensureRunning()
-                        } catch {
-                            continuation.resume(throwing: error)
-                            return
-                        }
-                        if let call { node.traceAppend(tagged, call: call) }
-                        // The waiter is in place before the core can answer.
-                        node.replyWaiters[id] = continuation
-                        node.core.step(tagged, at: node.now)
-                        node.kick()
-                    }
-                }
-            }
-        } onCancel: {
-            Task { await self.abandonWaiter(id) }
-        }
-    }
-
-    private func step(_ envelope: Envelope, call: ServiceContext?) throws {
-        try ensureRunning()
-        if let call { traceAppend(envelope, call: call) }
-        core.step(envelope, at: now)
-        kick()
-    }
-
-    private func abandonWaiter(_ id: UInt64) {
-        replyWaiters.removeValue(forKey: id)?.resume(throwing: CancellationError())
-    }
-
-    func receive(_ envelope: Envelope) {
-        core.step(envelope, at: now)
-        kick()
     }
 
     // MARK: - Driving the core
