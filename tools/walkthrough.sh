@@ -44,6 +44,9 @@ wait_for_leader() { for _ in $(seq 1 150); do greyctl cluster leader >/dev/null 
 (cd "$ROOT" && GREYD="$ROOT/$BIN/greyd" CLUSTER_DATA="$WORK/make-cluster" exec tools/cluster.sh) >make-cluster.out 2>&1 &
 script=$!
 wait_for_leader
+# The script prints its banner once node 0 answers /health, which can be a moment after a
+# leader is known (a clean-clone CI run checked the empty file in between).
+for _ in $(seq 1 100); do grep -q '^Grey is running' make-cluster.out && break; sleep 0.1; done
 out=$(greyctl cluster status 2>&1)
 check "make cluster's script: three nodes and a leader" "$(grep -cE '^localhost:500[0-2] ' <<<"$out") $(cat make-cluster.out)" '^3 Grey is running: 3 nodes'
 kill -TERM "$script"; wait "$script" 2>/dev/null
