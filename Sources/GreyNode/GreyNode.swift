@@ -556,12 +556,32 @@ public actor GreyNode {
             publishReadState()
             if ready.isEmpty { continue }
             if Self.mustWait(ready) {
-                Task { await self.drain(startingWith: ready) }
+                if ready.snapshot == nil {
+                    writeBehindAppends(ready)
+                } else {
+                    Task { await self.drain(startingWith: ready) }
+                }
                 return
             }
             performNow(ready)
         } while dirty
         processing = false
+    }
+
+    /// A leader's Ready with entries: its appends go out now, and its own synced write follows
+    /// as a job behind their flushes on the loop, so the followers write their copies while this
+    /// node writes its own; then the core is driven on. A job, not a task: the task this was
+    /// began on Swift's global pool and came back to the loop, one more thread wake-up per write.
+    private func writeBehindAppends(_ ready: Ready) {
+        for envelope in ready.eagerMessages { dispatch(envelope) }
+        eventLoop.execute {
+            self.assumeIsolated { node in
+                node.persist(ready)
+                node.finish(ready)
+                node.processing = false
+                node.kick()
+            }
+        }
     }
 
     private func drain(startingWith first: Ready) async {
