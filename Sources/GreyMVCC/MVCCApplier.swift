@@ -25,17 +25,17 @@ final class MVCCApplier {
     }
 
     /// The history of the batch, written by `finish()` as one record (`HistoryRecord`): nothing
-    /// in an apply reads it back, so it goes straight to the batch's writes, kept out of its map.
+    /// in an apply reads it back, so it is an unread write, kept out of the batch's map.
     private var history: [(revision: Int64, key: [UInt8])] = []
 
     /// Records the history and the revision the commands brought the store to (once per
     /// batch, not per command) in the batch's writes.
     func finish() {
         if let last = history.last {
-            batch.writes.put(MVCCStore.family, MVCCKeys.historyRecord(through: last.revision), HistoryRecord.encode(history))
+            batch.putUnread(MVCCKeys.historyRecord(through: last.revision), HistoryRecord.encode(history))
         }
         history = []
-        if revision != startRevision { batch.writes.put(MVCCStore.family, MVCCKeys.revisionKey, MVCCKeys.encodeRevision(revision)) }
+        if revision != startRevision { batch.putUnread(MVCCKeys.revisionKey, MVCCKeys.encodeRevision(revision)) }
     }
 
     private var reader: MVCCReader { MVCCReader { [batch] in batch.cursor(from: $0) } }

@@ -90,8 +90,15 @@ public final class MVCCStore: @unchecked Sendable {
         let slots: [[UInt8]?] = commands.map { command in
             if case .put(let request) = command, !request.key.isEmpty { MVCCKeys.current(request.key) } else { nil }
         }
-        var stored = try storage.stateValues(slots.compactMap { $0 }).makeIterator()
-        return slots.map { slot in slot.map { MVCCApplier.LookedUp(slot: $0, stored: stored.next()!) } }
+        // Each key once: a batch of Puts to one key looked its slot up once per Put.
+        var position: [[UInt8]: Int] = [:]
+        var unique: [[UInt8]] = []
+        for case let slot? in slots where position[slot] == nil {
+            position[slot] = unique.count
+            unique.append(slot)
+        }
+        let stored = try storage.stateValues(unique)
+        return slots.map { slot in slot.map { MVCCApplier.LookedUp(slot: $0, stored: stored[position[$0]!]) } }
     }
 
     /// Answers a Range from what this node has applied.

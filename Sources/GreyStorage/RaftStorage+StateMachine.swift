@@ -20,6 +20,7 @@ extension RaftStorage {
     /// atomic write. Not synced: the log is durable, and entries applied but lost in a crash
     /// are applied again from it.
     public func writeState(_ batch: StateBatch, appliedIndex: LogIndex) throws(StorageError) {
+        batch.seal()
         batch.writes.put(Self.stateFamily, Self.appliedKey, Self.encodeUInt64(appliedIndex.rawValue))
         try database.write(batch.writes, sync: false)
     }
@@ -28,6 +29,7 @@ extension RaftStorage {
     /// changes no answer (removing what a compaction made unreachable). Not synced: a crash
     /// that loses it leaves the work to be done again.
     public func writeState(_ batch: StateBatch) throws(StorageError) {
+        batch.seal()
         try database.write(batch.writes, sync: false)
     }
 

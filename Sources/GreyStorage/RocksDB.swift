@@ -296,6 +296,9 @@ public final class WriteBatch {
         }
     }
 
+    /// How many puts and deletes the batch holds.
+    public var count: Int { Int(rocksdb_writebatch_count(handle)) }
+
     /// Marks the current state; `rollBack()` returns to it. Save points stack.
     public func setSavePoint() {
         rocksdb_writebatch_set_save_point(handle)

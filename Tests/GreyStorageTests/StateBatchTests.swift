@@ -1,5 +1,5 @@
 import GreyRaft
-import GreyStorage
+@testable import GreyStorage
 import Testing
 
 /// The state machine's batch: each command of an apply must see the ones before it, through
@@ -45,7 +45,7 @@ struct StateBatchTests {
                 batch.put(Self.key("undone"), Self.bytes("2"))
                 try batch.rollBack()
                 #expect(try batch.get(Self.key("kept")) == Self.bytes("1"))
-                batch.writes.put(RaftStorage.stateFamily, Self.key("added"), Self.bytes("3"))
+                batch.putUnread(Self.key("added"), Self.bytes("3"))
                 try storage.writeState(batch, appliedIndex: 1)
             }
             let reopened = try RaftStorage(directory: directory, nodeID: 3)
@@ -140,6 +140,35 @@ struct StateBatchTests {
             #expect(batch.get(Self.key("stored"), stored: stored[0]) == Self.bytes("1"))
             #expect(batch.get(Self.key("doomed"), stored: stored[1]) == nil)
             #expect(batch.get(Self.key("other"), stored: Self.bytes("9")) == Self.bytes("9"))
+        }
+    }
+
+    @Test("a key written many times reaches the database once, with its last value: a put, a delete, a roll-back and a write again alike")
+    func lastWriteOnly() throws {
+        try Self.withStorage { storage in
+            let batch = storage.stateBatch()
+            for round in 1...50 { batch.put(Self.key("hot"), Self.bytes("v\(round)")) }
+            batch.put(Self.key("stored"), Self.bytes("1"))
+            batch.delete(Self.key("stored"))
+            batch.put(Self.key("doomed"), Self.bytes("1"))
+            try batch.setSavePoint()
+            batch.put(Self.key("again"), Self.bytes("undone"))
+            batch.put(Self.key("hot"), Self.bytes("undone"))
+            try batch.rollBack()
+            batch.put(Self.key("again"), Self.bytes("2"))
+            batch.put(Self.key("again"), Self.bytes("3"))
+            batch.putUnread(Self.key("unread"), Self.bytes("u"))
+            #expect(try Self.scan(batch) == ["hot": "v50", "doomed": "1", "again": "3"])
+            batch.seal()
+            // hot, stored (deleted), doomed, again: once each; then the unread write.
+            #expect(batch.writes.count == 5)
+            try storage.writeState(batch, appliedIndex: 2)
+            #expect(try storage.value(Self.bytes("hot")) == Self.bytes("v50"))
+            #expect(try storage.value(Self.bytes("stored")) == nil)
+            #expect(try storage.value(Self.bytes("doomed")) == Self.bytes("1"))
+            #expect(try storage.value(Self.bytes("again")) == Self.bytes("3"))
+            #expect(try storage.value(Self.bytes("unread")) == Self.bytes("u"))
+            #expect(try storage.load().appliedIndex == 2)
         }
     }
 }
