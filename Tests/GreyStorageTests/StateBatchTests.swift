@@ -171,4 +171,25 @@ struct StateBatchTests {
             #expect(try storage.load().appliedIndex == 2)
         }
     }
+
+    @Test("a sealed batch orders its keys as RocksDB does (bytewise, unsigned, a prefix first)")
+    func sealedKeyOrder() throws {
+        try Self.withStorage { storage in
+            var random = SystemRandomNumberGenerator()
+            var keys: Set<[UInt8]> = [Self.key(""), Self.key("a"), Self.key("a\u{0}"), Self.key("ab"), [RaftStorage.dataPrefix, 0x80], [RaftStorage.dataPrefix, 0xFF, 0x00]]
+            while keys.count < 300 {
+                keys.insert([RaftStorage.dataPrefix] + (0..<Int.random(in: 0...6, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) })
+            }
+            let batch = storage.stateBatch()
+            for key in keys { batch.put(key, [1]) }
+            try storage.writeState(batch, appliedIndex: 2)
+            let cursor = storage.stateCursor(from: [RaftStorage.dataPrefix])
+            var scanned: [[UInt8]] = []
+            while let pair = try cursor.current(), pair.key.first == RaftStorage.dataPrefix {
+                if keys.contains(Array(pair.key)) { scanned.append(Array(pair.key)) }
+                cursor.advance()
+            }
+            #expect(scanned == keys.sorted(by: StateBatch.precedes))
+        }
+    }
 }
