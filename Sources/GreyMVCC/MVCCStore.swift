@@ -67,7 +67,7 @@ public final class MVCCStore: @unchecked Sendable {
         let batch = storage.stateBatch()
         let start = try currentPosition()
         let applier = MVCCApplier(batch: batch, revision: start.revision, compacted: start.compacted, alarms: start.alarms)
-        batch.reserveCapacity(commands.count)
+        batch.reserveCapacity(2 * commands.count)  // a Put writes its slot and moves the version it replaces
         let lookedUp = try lookUpPutSlots(commands)
         var outcomes: [MVCCOutcome] = []
         outcomes.reserveCapacity(commands.count)
@@ -91,14 +91,19 @@ public final class MVCCStore: @unchecked Sendable {
             if case .put(let request) = command, !request.key.isEmpty { MVCCKeys.current(request.key) } else { nil }
         }
         // Each key once: a batch of Puts to one key looked its slot up once per Put.
-        var position: [[UInt8]: Int] = [:]
+        var position: [ByteKey: Int] = [:]
+        position.reserveCapacity(commands.count)
         var unique: [[UInt8]] = []
-        for case let slot? in slots where position[slot] == nil {
-            position[slot] = unique.count
+        let positions: [Int?] = slots.map { slot in
+            guard let slot else { return nil }
+            let key = ByteKey(slot)
+            if let known = position[key] { return known }
+            position[key] = unique.count
             unique.append(slot)
+            return unique.count - 1
         }
         let stored = try storage.stateValues(unique)
-        return slots.map { slot in slot.map { MVCCApplier.LookedUp(slot: $0, stored: stored[position[$0]!]) } }
+        return zip(slots, positions).map { slot, at in slot.map { MVCCApplier.LookedUp(slot: $0, stored: stored[at!]) } }
     }
 
     /// Answers a Range from what this node has applied.

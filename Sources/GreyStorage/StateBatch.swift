@@ -30,7 +30,7 @@ public final class StateBatch {
     private static let family = RaftStorage.stateFamily
 
     /// The newest value the batch gives each key it wrote; nil for a key it deleted.
-    private var written: [[UInt8]: [UInt8]?] = [:]
+    private var written: [ByteKey: [UInt8]?] = [:]
     /// Sealed: written to `writes` for good.
     private var isSealed = false
     /// The index scans go through, once one has needed it.
@@ -38,7 +38,7 @@ public final class StateBatch {
 
     /// What the save point restores: the map's entries as they were before each change since
     /// (`.none` where the key was not in the map), undone in reverse order.
-    private var undo: [(key: [UInt8], previous: [UInt8]??)] = []
+    private var undo: [(key: ByteKey, previous: [UInt8]??)] = []
     private var hasSavePoint = false
     /// Whether the index was built after the save point (it then has no save point of its
     /// own, and a roll-back drops it: the next scan builds it again from the map).
@@ -61,6 +61,7 @@ public final class StateBatch {
 
     private func remember(_ key: [UInt8], _ value: [UInt8]?) {
         precondition(!isSealed, "a StateBatch written to after it was sealed")
+        let key = ByteKey(key)
         let previous = written.updateValue(value, forKey: key)
         if hasSavePoint { undo.append((key, previous)) }
     }
@@ -79,9 +80,9 @@ public final class StateBatch {
     func seal() {
         guard !isSealed else { return }
         var pairs = Array(written)
-        pairs.sort { Self.precedes($0.key, $1.key) }
+        pairs.sort { Self.precedes($0.key.bytes, $1.key.bytes) }
         for (key, value) in pairs {
-            if let value { writes.put(Self.family, key, value) } else { writes.delete(Self.family, key) }
+            if let value { writes.put(Self.family, key.bytes, value) } else { writes.delete(Self.family, key.bytes) }
         }
         for (key, value) in unread { writes.put(Self.family, key, value) }
         unread.removeAll()
@@ -90,14 +91,14 @@ public final class StateBatch {
 
     /// The value under `key` with this batch's changes applied, or nil.
     public func get(_ key: [UInt8]) throws(StorageError) -> [UInt8]? {
-        if let mine = written[key] { return mine }
+        if let mine = written[ByteKey(key)] { return mine }
         return try database.get(Self.family, key)
     }
 
     /// The value under `key` with this batch's changes applied, where `stored` is what the
     /// database held under it when the batch began (read ahead, with other keys: `RaftStorage.stateValues`).
     public func get(_ key: [UInt8], stored: [UInt8]?) -> [UInt8]? {
-        if let mine = written[key] { return mine }
+        if let mine = written[ByteKey(key)] { return mine }
         return stored
     }
 
@@ -113,7 +114,7 @@ public final class StateBatch {
         if index == nil {
             let built = IndexedWriteBatch(for: database)
             for (key, value) in written {
-                if let value { built.put(Self.family, key, value) } else { built.delete(Self.family, key) }
+                if let value { built.put(Self.family, key.bytes, value) } else { built.delete(Self.family, key.bytes) }
             }
             index = built
             indexBuiltSinceSavePoint = hasSavePoint

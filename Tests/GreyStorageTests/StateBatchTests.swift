@@ -192,4 +192,19 @@ struct StateBatchTests {
             #expect(scanned == keys.sorted(by: StateBatch.precedes))
         }
     }
+
+    @Test("a ByteKey is its bytes: equal bytes find each other in a map, a prefix, an extra zero or another byte do not")
+    func byteKeys() {
+        var map: [ByteKey: Int] = [:]
+        map[ByteKey([1, 2, 3])] = 1
+        map[ByteKey([1, 2])] = 2
+        map[ByteKey([1, 2, 3, 0])] = 3
+        map[ByteKey([])] = 4
+        #expect(map[ByteKey(Array([9, 1, 2, 3].dropFirst()))] == 1)
+        #expect(map[ByteKey([1, 2])] == 2)
+        #expect(map[ByteKey([1, 2, 3, 0])] == 3)
+        #expect(map[ByteKey([])] == 4)
+        #expect(map[ByteKey([1, 2, 4])] == nil)
+        #expect(map.count == 4)
+    }
 }
