@@ -10,6 +10,7 @@ usage: python3 bench/catchup.py [--greyd .build/release/greyd] [--entries 100000
 import argparse
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
 
@@ -70,6 +71,7 @@ async def run(greyd, entries, mode):
     finally:
         cluster.stop()
         CLUSTERS.remove(cluster)
+        shutil.rmtree(root, ignore_errors=True)  # each run's three nodes hold ~200 MiB
 
 
 async def main():

@@ -9,6 +9,7 @@ usage: python3 bench/failover.py [--greyd .build/release/greyd] [--rounds 20] [-
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -97,6 +98,7 @@ async def main():
     finally:
         for c in CLUSTERS:
             c.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
