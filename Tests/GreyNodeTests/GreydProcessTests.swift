@@ -702,7 +702,9 @@ struct GreydSettingsTests {
         (["--trace-endpoint", "http://127.0.0.1:4318", "--trace-sample", "2"], "greyd: GREY_TRACE_SAMPLE must be a fraction from 0 to 1 (or 0% to 100%), not '2'"),
     ])
     func refusals(arguments: [String], message: String) throws {
-        let (status, output) = try runGreyd(arguments + ["--data-dir", FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path])
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (status, output) = try runGreyd(arguments + ["--data-dir", directory])
         #expect(status == 2)
         #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == message)
     }
@@ -713,6 +715,7 @@ struct GreydSettingsTests {
             configuration: .init(host: "127.0.0.1", port: 0), router: GRPCRouter(), sideDoor: NoRoutes())
         defer { Task { try? await server.close() } }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
+        defer { try? FileManager.default.removeItem(atPath: directory) }  // greyd opened its store before the port refused it
         let (status, output) = try runGreyd(["--listen", "127.0.0.1:\(server.port)", "--data-dir", directory])
         #expect(status == 2)
         #expect(output.contains("greyd: cannot listen on 127.0.0.1:\(server.port)"), "\(output)")
