@@ -29,7 +29,7 @@ build: setup
 SEEDS ?= 500
 ## The broken variants the simulation must catch (commit-old-term and config-change-before-noop
 ## need orders random faults almost never make: the Figure 8 script and a RaftNodeTests test catch them)
-SIM_BROKEN = forget-vote read-without-quorum skip-log-check lease-during-transfer input-before-ticks ack-before-fsync unsynced-entries txn-without-compare
+SIM_BROKEN = forget-vote read-without-quorum skip-log-check lease-during-transfer input-before-ticks ack-before-fsync unsynced-entries txn-without-compare trust-closed-connection
 BROKEN_SEEDS ?= 150
 test: build sim-build
 	swift test --skip-build 2>&1 | tee .build/test-output.txt | grep -vE '^(◇|↳|\[)' ; \

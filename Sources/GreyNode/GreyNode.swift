@@ -94,6 +94,8 @@ public actor GreyNode {
     /// RPCs from peers waiting for the core's reply, by the correlation their request was
     /// stepped with.
     var replyWaiters: [UInt64: CheckedContinuation<Message, Error>] = [:]
+    /// The connection each peer's appends last came on, watched for closing (`watchConnection`).
+    var watchedConnections: [NodeID: EventLoopFuture<Void>] = [:]
     /// Ids of `replyWaiters`, taken on the callers' loops (`handle`).
     nonisolated let waiterIDs = Atomic<UInt64>(1)
     private var ticker: RepeatedTask?

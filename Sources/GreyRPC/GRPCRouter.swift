@@ -13,13 +13,20 @@ public struct GRPCCallContext: Sendable {
     public let peerCertified: Bool
     /// The trace the caller says the call belongs to (W3C `traceparent` metadata), if any.
     public let traceHeaders: TraceHeaders
+    /// Completes when the connection the call came on closes (nil when there is none): one
+    /// future per connection, so it also tells calls on one connection from those on another.
+    public let connectionClosed: EventLoopFuture<Void>?
 
-    public init(path: String, deadline: NIODeadline?, remoteAddress: SocketAddress?, peerCertified: Bool = false, traceHeaders: TraceHeaders = TraceHeaders()) {
+    public init(
+        path: String, deadline: NIODeadline?, remoteAddress: SocketAddress?, peerCertified: Bool = false, traceHeaders: TraceHeaders = TraceHeaders(),
+        connectionClosed: EventLoopFuture<Void>? = nil
+    ) {
         self.path = path
         self.deadline = deadline
         self.remoteAddress = remoteAddress
         self.peerCertified = peerCertified
         self.traceHeaders = traceHeaders
+        self.connectionClosed = connectionClosed
     }
 }
 

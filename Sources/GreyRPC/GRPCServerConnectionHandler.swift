@@ -257,7 +257,8 @@ final class GRPCServerConnectionHandler: ChannelDuplexHandler, HTTP2SessionDeleg
             deadline: stream.timeoutNanoseconds.map { NIODeadline.now() + .nanoseconds($0) },
             remoteAddress: context.channel.remoteAddress,
             peerCertified: peerCertified(context.channel),
-            traceHeaders: stream.traceHeaders)
+            traceHeaders: stream.traceHeaders,
+            connectionClosed: context.channel.closeFuture)
         let eventLoop = context.eventLoop
         let this = NIOLoopBound(self, eventLoop: eventLoop)
         let request = messages[0]

@@ -99,6 +99,13 @@ public struct ClockedRaftNode: Sendable {
         raft.persisted(through: index, term: term)
     }
 
+    /// `RaftNode.peerMayBeDown(_:)`, after the due ticks.
+    @discardableResult
+    public mutating func peerMayBeDown(_ peer: NodeID, at now: Duration) -> Int? {
+        catchUp(to: now)
+        return raft.peerMayBeDown(peer)
+    }
+
     /// `RaftNode.compact(through:)`: no clock involved.
     public mutating func compact(through index: LogIndex) {
         raft.compact(through: index)

@@ -63,6 +63,9 @@ package struct BrokenVariants: OptionSet, Sendable {
     package static let inputBeforeTicks = BrokenVariants(rawValue: 1 << 5)
     /// Accept a membership change before this leader's no-op has committed.
     package static let configChangeBeforeNoop = BrokenVariants(rawValue: 1 << 6)
+    /// Take a closed connection as proof the leader is dead: forget it (and so vote at once)
+    /// and campaign without waiting out the voters' stickiness.
+    package static let trustClosedConnection = BrokenVariants(rawValue: 1 << 7)
 }
 
 /// What a node recovers from disk at restart.

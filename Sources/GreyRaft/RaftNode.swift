@@ -30,6 +30,8 @@ public struct RaftNode: Sendable {
     var electionElapsed = 0
     var heartbeatElapsed = 0
     var randomizedElectionTimeout = 0
+    /// The timeout was shortened on a hint that the leader is down (`peerMayBeDown`).
+    var electionHastened = false
     var votesGranted: Set<NodeID> = []
     var votesRejected: Set<NodeID> = []
 
@@ -255,6 +257,7 @@ public struct RaftNode: Sendable {
 
     mutating func resetElectionTimer() {
         electionElapsed = 0
+        electionHastened = false
         randomizedElectionTimeout = config.electionTimeoutTicks + Int(random.next() % UInt64(config.electionTimeoutTicks))
     }
 

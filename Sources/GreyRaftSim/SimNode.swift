@@ -79,6 +79,9 @@ final class SimNode {
     /// When the last queued Ready finishes (its fsync done); Readies complete in order.
     var pipelineFreeAt = 0
     var pendingReadies = 0
+    /// Readies whose fsync ended while the process was paused: they complete, in order, the
+    /// moment it resumes (before anything in `inbox`).
+    var heldReadies: [Ready] = []
     /// Proposals this node accepted: log index → (term, operation id).
     var proposals: [LogIndex: (term: Term, operation: UInt64)] = [:]
     /// Reads confirmed by Raft, waiting for the state machine to reach their index.

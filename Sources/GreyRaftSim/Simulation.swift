@@ -18,6 +18,8 @@ public final class Simulation {
         case resume(NodeID)
         case stop(NodeID, incarnation: Int)
         case operatorStep
+        /// `from`'s connection to `to` closed: the runtime's hint that `from` may be down.
+        case connectionClosed(from: NodeID, to: NodeID)
     }
 
     let options: SimulationOptions
@@ -133,6 +135,13 @@ public final class Simulation {
     /// A paused process runs again: what queued up in its sockets is handled first, in any order.
     func resume(_ node: SimNode) {
         node.pausedUntil = nil
+        let held = node.heldReadies
+        node.heldReadies = []
+        let incarnation = node.incarnation
+        for ready in held where node.incarnation == incarnation {
+            node.pendingReadies -= 1
+            complete(node, ready)  // may stop the node (a failed fsync): the rest are gone with it
+        }
         var inbox = node.inbox
         node.inbox = []
         inbox.shuffle(using: &random)
@@ -149,6 +158,12 @@ public final class Simulation {
         if powerLoss {
             node.disk = node.syncedDisk
             if options.trace { print("t=\(now) \(node.id) loses power: back to what was synced") }
+        } else if node.raft != nil {
+            // A process's sockets close with it: its peers see the connections end (a machine
+            // that loses power closes nothing).
+            for other in members where other.id != node.id && !blockedLinks.contains([node.id, other.id]) {
+                closeConnection(from: node.id, to: other.id)
+            }
         }
         node.core = nil
         node.inbox = []
@@ -157,6 +172,7 @@ public final class Simulation {
         node.confirmedReads.removeAll()
         node.readRequests.removeAll()
         node.pausedUntil = nil
+        node.heldReadies = []
     }
 
     /// Takes what the core wants done and does it: eager messages now, the rest after the
@@ -275,9 +291,9 @@ public final class Simulation {
             guard let node = nodes[id], node.incarnation == incarnation, node.raft != nil else { return }
             if let paused = node.pausedUntil, paused > now {
                 // A stopped process finishes no write and sends nothing until it runs again;
-                // Readies queued meanwhile finish after this one, in order.
-                node.pipelineFreeAt = max(node.pipelineFreeAt, paused + 1)
-                queue.schedule(at: paused + 1, .readyDone(id, incarnation: incarnation, ready))
+                // it finishes them, in order, when it resumes (which may be sooner than
+                // planned: the heal resumes everyone).
+                node.heldReadies.append(ready)
                 return
             }
             node.pendingReadies -= 1
@@ -313,10 +329,22 @@ public final class Simulation {
             guard let node = nodes[id], node.incarnation == incarnation, node.isUp, !healed else { return }
             crash(node)
             queue.schedule(at: now + Int.random(in: options.restartDelayMs, using: &random), .restart(id))
+        case let .connectionClosed(from, to):
+            guard let node = nodes[to], node.isUp else { return }
+            if let paused = node.pausedUntil, paused > now {
+                node.inbox.append(event)
+                return
+            }
+            node.core!.peerMayBeDown(from, at: clock(node))
+            process(node)
         case .operatorStep:
             changeMembership()
             queue.schedule(at: now + 200 + Int(random.next() % 300), .operatorStep)
         }
+    }
+
+    func closeConnection(from: NodeID, to: NodeID) {
+        queue.schedule(at: now + Int.random(in: options.messageDelayMs, using: &random), .connectionClosed(from: from, to: to))
     }
 
     func transmit(_ envelope: Envelope) {
@@ -335,10 +363,10 @@ public final class Simulation {
 
     func injectFault() {
         var menu: [String] = []
-        if options.partitions { menu += ["partition", "asymmetric", "heal-links", "isolate-leader"] }
+        if options.partitions { menu += ["partition", "asymmetric", "heal-links", "isolate-leader", "reset-leader-links"] }
         if options.crashes { menu += ["crash", "crash-leader"] }
         if options.pauses { menu += ["pause", "pause-leader"] }
-        if options.leaderTargetedFaults { menu += ["isolate-leader", "crash-leader", "pause-leader", "crash-leader", "heal-links"] }
+        if options.leaderTargetedFaults { menu += ["isolate-leader", "crash-leader", "pause-leader", "crash-leader", "heal-links", "reset-leader-links"] }
         if options.transfers { menu += ["transfer-leader", "hand-off", "transfer-cut-off"] }
         if let focused = options.faultMenu { menu = focused }
         guard !menu.isEmpty else { return }
@@ -369,12 +397,15 @@ public final class Simulation {
                 blockedLinks.removeAll()
                 for other in candidates where other.id != victim.id { blockedLinks.insert([other.id, victim.id]) }
             }
-        case "isolate-leader":
+        case "isolate-leader", "reset-leader-links":
             guard let victim = currentLeader else { return }
             blockedLinks.removeAll()
             for other in candidates where other.id != victim.id {
                 blockedLinks.insert([victim.id, other.id])
                 blockedLinks.insert([other.id, victim.id])
+                // A firewall that rejects with resets: the followers see the leader's
+                // connections close though it runs on, serving its clients.
+                if choice == "reset-leader-links" { closeConnection(from: victim.id, to: other.id) }
             }
         case "crash-leader":
             guard let victim = currentLeader, candidates.filter(\.isUp).count > 1 else { return }

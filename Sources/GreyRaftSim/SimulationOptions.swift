@@ -84,6 +84,7 @@ public struct SimulationOptions: Sendable {
         ("unsynced-entries", [.leaderCompleteness, .stateMachineSafety, .lostWrite, .linearizability, .replicaAgreement, .logMatching]),
         ("config-change-before-noop", [.electionSafety, .leaderCompleteness, .stateMachineSafety, .lostWrite, .linearizability, .replicaAgreement]),
         ("txn-without-compare", [.bankTotal]),
+        ("trust-closed-connection", [.linearizability, .revisionWentBack]),
     ]
 
     public static var brokenVariantNames: [String] { brokenVariantCatalog.map(\.name) }
@@ -146,6 +147,19 @@ public struct SimulationOptions: Sendable {
             if broken { txnIgnoresCompares = true }
             bankClients = 4
             clients = 2
+        case "trust-closed-connection":
+            // One key, and a leader cut off by a firewall that resets its connections: its
+            // followers see them close while it runs on and serves lease reads to its clients.
+            if broken { brokenVariants.insert(.trustClosedConnection) }
+            keys = 1
+            faultMenu = ["reset-leader-links", "reset-leader-links", "heal-links"]
+            messageDelayMs = 1...2
+            fsyncMs = 1...1
+            clients = 10  // half of them (as in every hostile run) read from one node each
+            crashAfterVoteRate = 0
+            crashNewLeaderRate = 0  // the new leader must live to take writes
+            nemesisIntervalMs = 100...300  // cuts that outlast the old leader's lease
+            bankClients = 0  // as for read-without-quorum
         default: preconditionFailure("unknown broken variant \(name)")
         }
     }

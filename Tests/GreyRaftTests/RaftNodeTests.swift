@@ -243,6 +243,42 @@ struct RaftNodeTests {
         #expect(ready.snapshot == nil)
     }
 
+    @Test("a follower whose leader's connection closed campaigns one tick past the election timeout, the next voter by id two ticks later; no voter's stickiness changes")
+    func leaderMayBeDown() throws {
+        var nodes = Self.electedCluster()
+        for index in 1...2 { _ = nodes[index].takeReady() }
+        #expect(nodes[1].peerMayBeDown(2) == nil, "a hint about a peer that does not lead changes nothing")
+        #expect(nodes[1].peerMayBeDown(0) == 11)
+        #expect(nodes[2].peerMayBeDown(0) == 13)
+        for _ in 0..<10 { nodes[1].tick() }
+        #expect(nodes[1].role == .follower, "not before the voters' stickiness has run out")
+        nodes[1].tick()
+        #expect(nodes[1].role == .candidate, "(this cluster runs without pre-vote)")
+        let request = try #require(nodes[1].takeReady().messages.first { $0.to == 2 })
+        // Node 2 heard the leader as recently and had the same hint: it still refuses.
+        for _ in 0..<9 { nodes[2].tick() }
+        nodes[2].step(request)
+        #expect(nodes[2].takeReady().eagerMessages.map(\.message) == [.voteResponse(VoteResponse(term: 1, granted: false, preVote: false))])
+        #expect(nodes[2].leader == 0 && nodes[2].term == 1)
+        // Past its own timeout it grants.
+        nodes[2].tick()
+        nodes[2].step(request)
+        #expect(nodes[2].takeReady().messages.map(\.message) == [.voteResponse(VoteResponse(term: 2, granted: true, preVote: false))])
+    }
+
+    @Test("the leader heard again after a hint that it was down: the election timeout is random again")
+    func hintUndoneByLeader() throws {
+        var nodes = Self.electedCluster()
+        _ = nodes[0].takeReady()
+        #expect(nodes[1].peerMayBeDown(0) == 11)
+        #expect(nodes[1].electionHastened)
+        nodes[0].tick()  // a heartbeat
+        let heartbeat = try #require(nodes[0].takeReady().eagerMessages.first { $0.to == 1 })
+        nodes[1].step(heartbeat)
+        #expect(!nodes[1].electionHastened && nodes[1].electionElapsed == 0)
+        #expect(nodes[1].randomizedElectionTimeout >= 10)
+    }
+
     @Test("a learner never campaigns")
     func learnerDoesNotCampaign() {
         var learner = Self.node(3, Configuration(voters: [0, 1, 2], learners: [3]))

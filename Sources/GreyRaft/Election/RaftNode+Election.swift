@@ -21,6 +21,43 @@ extension RaftNode {
         becomeCandidate(transfer: transfer)
     }
 
+    /// The runtime's hint that `peer` may be down: the connection its messages came on closed,
+    /// as a killed process's sockets do at once. When `peer` leads this follower, the follower
+    /// campaigns as soon as the voters' stickiness lets it, not after a random timeout of up to
+    /// twice that: one tick after the election timeout (the voters heard the leader when this
+    /// node did, so they refuse until about then), two ticks later per rank among the remaining
+    /// voters by id, so they take turns rather than split the vote. Only a hint: nobody's
+    /// stickiness changes — a closed connection does not prove the leader dead, and a live one
+    /// may still serve lease reads — and its next message restores the random timeout.
+    /// Returns the timeout it set, in ticks; nil when the hint does not concern this node's leader.
+    @discardableResult
+    public mutating func peerMayBeDown(_ peer: NodeID) -> Int? {
+        guard role == .follower, leader == peer, isVoter, !isRemoved else { return nil }
+        let others = configuration.voters.subtracting([peer]).sorted()
+        guard let rank = others.firstIndex(of: id) else { return nil }
+        if config.brokenVariants.contains(.trustClosedConnection) {
+            // The broken variant: forget the leader, so this node votes at once; the first in
+            // rank campaigns at once.
+            leader = nil
+            if rank == 0 { campaign(transfer: false) }
+            return 0
+        }
+        // Set even where the random draw was shorter: a tick or two later, but in turn.
+        randomizedElectionTimeout = config.electionTimeoutTicks + 1 + 2 * rank
+        electionHastened = true
+        return randomizedElectionTimeout
+    }
+
+    /// A message from the leader: the election timer starts again, and a timeout shortened on
+    /// a hint that it was down (`peerMayBeDown`) is drawn at random again.
+    mutating func heardFromLeader() {
+        if electionHastened {
+            resetElectionTimer()
+        } else {
+            electionElapsed = 0
+        }
+    }
+
     mutating func becomeCandidate(transfer: Bool) {
         term = term.next
         votedFor = id

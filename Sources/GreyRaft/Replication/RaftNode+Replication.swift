@@ -128,7 +128,7 @@ extension RaftNode {
             leader = sender
             ready.events.append(.roleChanged(.follower, leader: sender, term: term))
         }
-        electionElapsed = 0
+        heardFromLeader()
         var response = AppendResponse(
             term: term, success: false, matchIndex: 0, rejectedIndex: append.prevLogIndex,
             conflictIndex: 0, conflictTerm: 0, readContext: append.readContext)
@@ -223,7 +223,7 @@ extension RaftNode {
     mutating func handleInstallSnapshot(from sender: NodeID, _ snapshot: InstallSnapshot) {
         if role != .follower { becomeFollower(term: term, leader: sender) }
         leader = sender
-        electionElapsed = 0
+        heardFromLeader()
         let metadata = snapshot.metadata
         if metadata.index <= commitIndex {
             send(to: sender, .snapshotResponse(SnapshotResponse(term: term, matchIndex: commitIndex)), afterPersist: true)
