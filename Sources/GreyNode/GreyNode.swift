@@ -561,7 +561,7 @@ public actor GreyNode {
                 if ready.snapshot == nil {
                     writeBehindAppends(ready)
                 } else {
-                    Task { await self.drain(startingWith: ready) }
+                    Task { await self.installThenKick(ready) }
                 }
                 return
             }
@@ -586,17 +586,15 @@ public actor GreyNode {
         }
     }
 
-    private func drain(startingWith first: Ready) async {
-        var ready = first
-        while true {
-            await perform(ready)
-            dirty = false
-            if halted { break }
-            ready = core.takeReady()
-            publishReadState()
-            if ready.isEmpty { break }
-        }
+    /// A Ready with a snapshot to install: the install runs on the storage thread while the
+    /// loop goes on serving; then the Ready's writes and messages, and the core is driven on.
+    private func installThenKick(_ ready: Ready) async {
+        for envelope in ready.eagerMessages { dispatch(envelope) }
+        await install(ready.snapshot!.metadata)
+        persist(ready)
+        finish(ready)
         processing = false
+        kick()
     }
 
     /// Whether driving `ready` has to wait: for a snapshot install, or for a leader's write,
@@ -609,26 +607,6 @@ public actor GreyNode {
     private func performNow(_ ready: Ready) {
         for envelope in ready.eagerMessages { dispatch(envelope) }
         persist(ready)
-        finish(ready)
-    }
-
-    private func perform(_ ready: Ready) async {
-        guard Self.mustWait(ready) else { return performNow(ready) }
-        for envelope in ready.eagerMessages { dispatch(envelope) }
-        if let snapshot = ready.snapshot { await install(snapshot.metadata) }
-        if ready.needsPersistence && !ready.eagerMessages.isEmpty {
-            let storage = storage
-            let traceStarted = tracingEntries ? DefaultTracerClock.now : nil
-            do {
-                noteWrite(try await onLoop { try Self.write(ready, to: storage) }, of: ready)
-            } catch {
-                storageFailed("persist the Raft log", error)
-            }
-            if let traceStarted { traceLogWrite(ready, started: traceStarted) }
-            persisted(ready)
-        } else {
-            persist(ready)
-        }
         finish(ready)
     }
 
@@ -847,15 +825,6 @@ public actor GreyNode {
     /// Long storage work (compaction, snapshots) on a thread of its own.
     func onStorage<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await storageQueue.run(work)
-    }
-
-    /// Runs the log's synced write on the node's own loop, after the work already queued there
-    /// — above all the flushes of this Ready's eager appends, so followers write their copy
-    /// while this node writes its own. Blocking the loop for one fsync costs less than the two
-    /// thread switches of handing the write to another thread and back (see bench/REPORT.md);
-    /// requests that arrive meanwhile wait in the socket and share the next fsync.
-    func onLoop<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await eventLoop.submit(work).value()
     }
 }
 
