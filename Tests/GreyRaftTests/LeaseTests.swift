@@ -60,6 +60,19 @@ struct LeaseTests {
         return servedOnLease(&nodes, requestID: requestID, lastReady: &ready)
     }
 
+    /// Ticks every node `times` times with node 0 cut off: nodes 1 and 2 hear each other, and
+    /// what node 0 sends is lost.
+    static func tickApart(_ nodes: inout [RaftNode], times: Int) {
+        for _ in 0..<times {
+            for index in 1...2 {
+                nodes[index].tick()
+                deliver(nodes[index].takeReady(), from: index, in: &nodes, only: [1, 2])
+            }
+            nodes[0].tick()
+            _ = nodes[0].takeReady()
+        }
+    }
+
     @Test("a transfer's target wins without the old leader, whose lease reads stop the moment it sent TimeoutNow")
     func noLeaseAfterTimeoutNow() throws {
         for broken in [BrokenVariants(), .leaseDuringTransfer] {
@@ -101,14 +114,7 @@ struct LeaseTests {
             let hinted = [nodes[1].takeReady(), nodes[2].takeReady()]
             for (offset, ready) in hinted.enumerated() { Self.deliver(ready, from: offset + 1, in: &nodes, only: [1, 2]) }
             // Eight ticks pass everywhere: node 0's lease (9 ticks from the round) still holds.
-            for _ in 0..<8 {
-                for index in 1...2 {
-                    nodes[index].tick()
-                    Self.deliver(nodes[index].takeReady(), from: index, in: &nodes, only: [1, 2])
-                }
-                nodes[0].tick()
-                _ = nodes[0].takeReady()
-            }
+            Self.tickApart(&nodes, times: 8)
             let newLeader = (1...2).first { nodes[$0].role == .leader }
             if let newLeader {
                 _ = try nodes[newLeader].propose([42])
@@ -120,14 +126,7 @@ struct LeaseTests {
                 #expect(newLeader == nil && !written, "no leader and no write while the old lease holds")
                 #expect(served, "the old leader's lease is sound: nothing was written behind it")
                 // Past the election timeout node 1 (first by id) takes over, and no lease is left.
-                for _ in 0..<3 {
-                    for index in 1...2 {
-                        nodes[index].tick()
-                        Self.deliver(nodes[index].takeReady(), from: index, in: &nodes, only: [1, 2])
-                    }
-                    nodes[0].tick()
-                    _ = nodes[0].takeReady()
-                }
+                Self.tickApart(&nodes, times: 3)
                 #expect(nodes[1].role == .leader && nodes[1].term == 2)
                 #expect(!Self.servedOnLease(&nodes, requestID: 2))
             } else {
