@@ -116,13 +116,8 @@ public struct SimulationOptions: Sendable {
             // One key, and a leader told to hand over and then cut off from hearing anything:
             // it cannot learn it was replaced, and only the forfeited lease keeps it honest.
             if broken { brokenVariants.insert(.leaseDuringTransfer) }
-            keys = 1
-            faultMenu = ["transfer-cut-off", "transfer-cut-off", "heal-links"]
-            // A quick network and disk: the target takes over and commits within the old lease.
-            messageDelayMs = 1...2
-            fsyncMs = 1...1
-            clients = 12
-            bankClients = 0  // as for read-without-quorum
+            // The target takes over and commits within the old lease.
+            staleLeaseReads(faults: ["transfer-cut-off", "transfer-cut-off", "heal-links"], clients: 12)
         case "input-before-ticks":
             // One key, and leaders paused past their lease while the rest elect and write;
             // on resuming, the reads that queued up are handled before the timer fires.
@@ -151,17 +146,24 @@ public struct SimulationOptions: Sendable {
             // One key, and a leader cut off by a firewall that resets its connections: its
             // followers see them close while it runs on and serves lease reads to its clients.
             if broken { brokenVariants.insert(.trustClosedConnection) }
-            keys = 1
-            faultMenu = ["reset-leader-links", "reset-leader-links", "heal-links"]
-            messageDelayMs = 1...2
-            fsyncMs = 1...1
-            clients = 10  // half of them (as in every hostile run) read from one node each
+            // Half the clients (as in every hostile run) read from one node each.
+            staleLeaseReads(faults: ["reset-leader-links", "reset-leader-links", "heal-links"], clients: 10)
             crashAfterVoteRate = 0
             crashNewLeaderRate = 0  // the new leader must live to take writes
             nemesisIntervalMs = 100...300  // cuts that outlast the old leader's lease
-            bankClients = 0  // as for read-without-quorum
         default: preconditionFailure("unknown broken variant \(name)")
         }
+    }
+
+    /// One hot key and a quick network and disk, under `faults`: a new leader elected and
+    /// writing within the old one's lease, where a lease read on the old one shows stale.
+    private mutating func staleLeaseReads(faults: [String], clients: Int) {
+        keys = 1
+        faultMenu = faults
+        messageDelayMs = 1...2
+        fsyncMs = 1...1
+        self.clients = clients
+        bankClients = 0  // as for read-without-quorum
     }
 
     /// Elections again and again, voters crashing right after granting a vote and back at once,
