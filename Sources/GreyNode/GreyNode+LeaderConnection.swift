@@ -6,7 +6,8 @@ import NIOCore
 /// that as a hint (`RaftNode.peerMayBeDown`) and campaigns as soon as the voters' stickiness
 /// allows — about one election timeout after the leader was last heard — instead of after a
 /// random timeout of up to twice that. A connection that closes for any other reason (a reset,
-/// a leader that reconnects) costs nothing: the leader's next append restores the timer.
+/// a leader that reconnects) costs nothing: the leader's next append restores the timer. Once
+/// this node is stopping gracefully, the connections it closes itself are no hint at all.
 extension GreyNode {
     /// Watches the connection `peer`'s append arrived on, once per connection: a leader's
     /// appends come on one connection, so this is one comparison per append.
@@ -22,7 +23,7 @@ extension GreyNode {
 
     private func connectionClosed(_ closed: EventLoopFuture<Void>, of peer: NodeID) {
         // Only the latest connection counts: an older one closing says nothing about the peer.
-        guard watchedConnections[peer] === closed, !halted else { return }
+        guard watchedConnections[peer] === closed, !halted, !stopping else { return }
         watchedConnections[peer] = nil
         guard let ticks = core.peerMayBeDown(peer, at: now) else { return }
         let milliseconds = Int((NodeConfiguration.tick * ticks) / .milliseconds(1))

@@ -96,6 +96,9 @@ public actor GreyNode {
     var replyWaiters: [UInt64: CheckedContinuation<Message, Error>] = [:]
     /// The connection each peer's appends last came on, watched for closing (`watchConnection`).
     var watchedConnections: [NodeID: EventLoopFuture<Void>] = [:]
+    /// A graceful shutdown has begun (`handOffLeadership`): connections close now because this
+    /// node closes them, which says nothing about its peers.
+    var stopping = false
     /// Ids of `replyWaiters`, taken on the callers' loops (`handle`).
     nonisolated let waiterIDs = Atomic<UInt64>(1)
     private var ticker: RepeatedTask?
@@ -253,6 +256,7 @@ public actor GreyNode {
     /// voter and waits (up to `limit`) until another node leads, so clients see no election
     /// timeout. Returns whether leadership moved (or was never here).
     public func handOffLeadership(within limit: Duration = .seconds(2)) async -> Bool {
+        stopping = true
         guard raft.role == .leader else { return true }
         let candidates = raft.configuration.voters.filter { $0 != configuration.id }
         guard let target = candidates.max(by: { (raft.matchIndex(of: $0) ?? 0, $1.rawValue) < (raft.matchIndex(of: $1) ?? 0, $0.rawValue) }) else {

@@ -524,6 +524,9 @@ struct GreydProcessTests {
             let log = cluster.log(node)
             #expect(process.terminationReason == .exit && process.terminationStatus == 0, "node \(node): \(log)")
             #expect(!log.contains("crashed") && !log.contains("terminate called"), "node \(node): \(log)")
+            // Its own server closing the leader's connection is no sign the leader died.
+            let stopping = log.components(separatedBy: "shutting down").dropFirst().joined()
+            #expect(!stopping.contains("connection closed: campaigning"), "node \(node) took its own closed connection for its leader's: \(log)")
         }
     }
 
