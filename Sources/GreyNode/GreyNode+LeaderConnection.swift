@@ -14,10 +14,8 @@ extension GreyNode {
     func watchConnection(_ closed: EventLoopFuture<Void>, of peer: NodeID) {
         guard watchedConnections[peer] !== closed else { return }
         watchedConnections[peer] = closed
-        closed.whenComplete { _ in
-            self.eventLoop.execute {
-                self.assumeIsolated { node in node.connectionClosed(closed, of: peer) }
-            }
+        closed.hop(to: eventLoop).whenComplete { _ in
+            self.assumeIsolated { node in node.connectionClosed(closed, of: peer) }
         }
     }
 

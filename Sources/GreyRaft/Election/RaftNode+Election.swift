@@ -32,9 +32,9 @@ extension RaftNode {
     /// Returns the timeout it set, in ticks; nil when the hint does not concern this node's leader.
     @discardableResult
     public mutating func peerMayBeDown(_ peer: NodeID) -> Int? {
-        guard role == .follower, leader == peer, isVoter, !isRemoved else { return nil }
-        let others = configuration.voters.subtracting([peer]).sorted()
-        guard let rank = others.firstIndex(of: id) else { return nil }
+        guard role == .follower, leader == peer, !isRemoved else { return nil }
+        // A learner has no rank among the voters, and does not campaign.
+        guard let rank = configuration.voters.subtracting([peer]).sorted().firstIndex(of: id) else { return nil }
         if config.brokenVariants.contains(.trustClosedConnection) {
             // The broken variant: forget the leader, so this node votes at once; the first in
             // rank campaigns at once.
