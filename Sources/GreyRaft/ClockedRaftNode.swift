@@ -1,12 +1,12 @@
 /// A `RaftNode` behind a monotonic clock: the one way a runtime (GreyNode, the simulation)
 /// hands the core its inputs. Every input first delivers the ticks the clock says are due.
 ///
-/// Why: leases, check-quorum and election timers are counted in ticks. A runtime that ticks
-/// only from a timer can, after a stall (SIGSTOP, a long fsync on the loop, a paused VM), hand
-/// the core a read or a message that waited in a socket before the timer has caught up: a
-/// deposed leader would judge its lease by a stale tick count and serve a stale read, and a
-/// follower would reset its election timer and then count ticks from before the reset. Here
-/// the rule cannot be skipped: the core is only reachable through these methods.
+/// Why: leases are counted in ticks. A runtime that ticks only from a timer can, after a stall
+/// (SIGSTOP, a long fsync on the loop, a paused VM), hand the core a read or a message that
+/// waited in a socket before the timer has caught up: a deposed leader would judge its lease
+/// by a stale tick count and serve a stale read. Here the rule cannot be skipped: the core is
+/// only reachable through these methods. The ticks of a stall count for the clock, not as the
+/// others' silence (`listeningTicksPerCatchUp`): what they sent meanwhile is still in the sockets.
 ///
 /// Time is a `Duration` since any fixed origin on the runtime's monotonic clock; it must not
 /// go backwards. The clock's rate may differ from other nodes' by at most the configured
@@ -29,9 +29,13 @@ public struct ClockedRaftNode: Sendable {
     }
 
     /// At most this many ticks are delivered for one stall. Longer stalls have the same
-    /// effect as this one: every lease, check-quorum window and election timeout (at most
-    /// 2 × the minimum) has run out, and there is no point sending a pile of heartbeats.
+    /// effect as this one: every lease has run out, and there is no point in more.
     var maxCatchUpTicks: Int { 4 * raft.config.electionTimeoutTicks }
+
+    /// Of the ticks one catch-up delivers, this many count as time the node listened; the
+    /// rest are ticks `whileStalled` (`RaftNode.tick(whileStalled:)`). A timer that fires a
+    /// tick or two late on a busy loop is not a stall; a loop held for 300 ms by an fsync is.
+    static let listeningTicksPerCatchUp = 3
 
     /// Delivers every tick due by `now`; returns how many. The runtime's timer calls this,
     /// and so does every other input below.
@@ -40,7 +44,9 @@ public struct ClockedRaftNode: Sendable {
         guard now >= nextTickAt else { return 0 }
         let due = Int((now - nextTickAt) / tickInterval) + 1
         let delivered = min(due, maxCatchUpTicks)
-        for _ in 0..<delivered { raft.tick() }
+        let listening = min(delivered, Self.listeningTicksPerCatchUp)
+        for _ in listening..<delivered { raft.tick(whileStalled: true) }
+        for _ in 0..<listening { raft.tick() }
         nextTickAt += tickInterval * due
         ticksDelivered += delivered
         return delivered

@@ -84,14 +84,24 @@ public struct RaftNode: Sendable {
     /// Advances logical time by one tick.
     ///
     /// Ticks must follow a monotonic clock. After any stall (a paused process, a long GC or
-    /// disk wait) the runtime delivers every missed tick before any other input: leases and
-    /// check-quorum are counted in ticks, and a leader that handled a read before catching up
-    /// could serve it on a lease that has already expired (the simulation found exactly that).
-    public mutating func tick() {
+    /// disk wait) the runtime delivers every missed tick before any other input: leases are
+    /// counted in ticks, and a leader that handled a read before catching up could serve it on
+    /// a lease that has already expired (the simulation found exactly that).
+    ///
+    /// A tick `whileStalled` is time this node's runtime could neither hear nor send: it
+    /// counts for the lease and the leadership-transfer timeout, which are about the clock, but
+    /// not for the timers that judge the others by their silence — the election timeout and
+    /// check-quorum. A stall is no news of the others: when every node's disk stalls for 300
+    /// ms at once (seen on CI), their messages wait in the sockets, and counting those 300 ms
+    /// as silence deposed a live leader. Counting less is the safe side of both: a voter that
+    /// under-counts refuses other candidates for longer (the lease rests on that), a leader
+    /// that under-counts steps down later (its lease is judged by `tickCount`, which counts
+    /// everything). etcd gets the same from Go's ticker, which drops the ticks a busy loop missed.
+    public mutating func tick(whileStalled stalled: Bool = false) {
         tickCount += 1
         if role == .leader {
-            tickLeader()
-        } else {
+            tickLeader(stalled: stalled)
+        } else if !stalled {
             electionElapsed += 1
             if electionElapsed >= randomizedElectionTimeout && isVoter && !isRemoved {
                 campaign(transfer: false)

@@ -64,14 +64,45 @@ struct ClockedRaftNodeTests {
         #expect(leader.takeReady().readStates.map(\.requestID) == [2], "the stale read this rule exists to refuse")
     }
 
-    @Test("a message after a stall: a leader that heard from nobody for an election timeout steps down before handling it")
-    func checkQuorumBeforeMessage() {
+    @Test("a leader stalled past its election timeout keeps leading on the ticks it missed — its lease is gone — and steps down after live silence, as check-quorum always has")
+    func stalledLeaderJudgesSilenceByLiveTicks() {
         let start: Duration = .seconds(5)
         var (leader, nodes) = Self.leaderWithLease(start: start)
-        // Any input at all after a long silence: a stale reply from node 1.
+        // Its loop was held 400 ms (an fsync on a stalled disk); the first input after it is a
+        // stale reply from node 1. The followers' acknowledgements may still be in the sockets.
         let vote = Envelope(from: 1, to: 0, message: .voteResponse(VoteResponse(term: nodes[1].term, granted: false, preVote: true)))
         leader.step(vote, at: start + .milliseconds(400))
-        #expect(leader.raft.role != .leader, "check-quorum ran on the due ticks first (it may even be campaigning by now)")
+        #expect(leader.raft.role == .leader, "the stall is no news of the followers")
+        #expect(leader.leaseExpiry == nil, "but the lease counted the whole 400 ms")
+        leader.readIndex(requestID: 9, lease: true, at: start + .milliseconds(401))
+        #expect(leader.takeReady().readStates.isEmpty, "a lease read waits for a quorum round")
+        // Live ticks with no answer: check-quorum runs as before (the acknowledgements from
+        // before the stall count for the window they fell in, so two windows at most).
+        var now = start + .milliseconds(400)
+        for _ in 0..<2 * nodes[0].config.electionTimeoutTicks {
+            now += Self.tick
+            leader.advance(to: now)
+        }
+        #expect(leader.raft.role != .leader, "two check-quorum windows of live ticks without a majority")
+    }
+
+    @Test("a follower stalled past its election timeout handles the heartbeat that waited in its socket instead of campaigning on the ticks it missed")
+    func stalledFollowerDoesNotCampaign() {
+        let start: Duration = .seconds(5)
+        var nodes = LeaseTests.cluster()
+        LeaseTests.renewLease(&nodes)
+        var follower = ClockedRaftNode(nodes[1], tickInterval: Self.tick, now: start)
+        nodes[0].tick()
+        let heartbeat = nodes[0].takeReady().eagerMessages.first { $0.to == 1 }!
+        follower.step(heartbeat, at: start + .milliseconds(400))
+        let ready = follower.takeReady()
+        #expect(follower.raft.role == .follower && follower.raft.leader == 0)
+        #expect(!ready.messages.contains { if case .requestVote = $0.message { true } else { false } }, "no campaign")
+        #expect(follower.ticksDelivered == 40, "the clock still counted the stall")
+        // The same 400 ms counted as silence, tick by tick, starts an election.
+        var counting = nodes[1]
+        for _ in 0..<40 { counting.tick() }
+        #expect(counting.role != .follower, "without the rule the stall starts an election")
     }
 
     @Test("ticks are due on the interval; one stall delivers at most four election timeouts of them")

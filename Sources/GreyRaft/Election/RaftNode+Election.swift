@@ -139,13 +139,19 @@ extension RaftNode {
     }
 
     /// Leader housekeeping per tick: heartbeats, check-quorum, transfer timeout.
-    mutating func tickLeader() {
-        heartbeatElapsed += 1
-        electionElapsed += 1
+    mutating func tickLeader(stalled: Bool) {
         if transferTarget != nil {
             transferElapsed += 1
             if transferElapsed >= config.electionTimeoutTicks { transferTarget = nil }
         }
+        if stalled {
+            // Followers' acknowledgements may be waiting in the sockets: no check-quorum, no
+            // stalled-pipeline count, one heartbeat (a new lease round) at the next live tick.
+            heartbeatElapsed = max(heartbeatElapsed, config.heartbeatIntervalTicks - 1)
+            return
+        }
+        heartbeatElapsed += 1
+        electionElapsed += 1
         if electionElapsed >= config.electionTimeoutTicks {
             electionElapsed = 0
             if config.checkQuorum {
