@@ -73,10 +73,9 @@ public enum NodeServices {
             try requireClusterCertificate(context, node)
             let append = try RaftWireMapping.appendEntries(request)
             let envelope = Envelope(from: NodeID(request.leaderID), to: node.configuration.id, message: .appendEntries(append))
-            // Not `connectionClosed: context.connectionClosed` (the leader-connection hint): with it,
-            // three of five CI runs saw leaders change under load (REPORT.md, session 18); off
-            // until that is understood.
-            guard case .appendResponse(let response)? = try await node.handle(envelope, expectsReply: true) else { throw GRPCStatus(.internal, "no reply") }
+            guard case .appendResponse(let response)? = try await node.handle(envelope, expectsReply: true, connectionClosed: context.connectionClosed) else {
+                throw GRPCStatus(.internal, "no reply")
+            }
             return RaftWireMapping.appendResponse(response, from: node.configuration.id)
         }
         router.register(ClusterMethods.installSnapshot, startsTraces: false) { request, context in
