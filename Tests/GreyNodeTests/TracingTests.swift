@@ -63,12 +63,21 @@ struct TracingTests {
         func named(_ name: String, on node: Int, in spans: [[String: Any]]) -> [[String: Any]] {
             spans.filter { $0["name"] as? String == name && $0["node"] as? String == "\(node)" }
         }
+        func peersReplicatedTo(_ spans: [[String: Any]]) -> [Int] {
+            named("replicate", on: leader, in: spans).compactMap { ($0["attributes"] as? [String: Any])?["grey.peer"] as? Int }
+        }
+        /// Every send of the entry to each follower has its append span there (batches end apart).
+        func appendsMatchSends(_ spans: [[String: Any]]) -> Bool {
+            [follower, other].allSatisfy { node in
+                named("grey.v1.ClusterService/AppendEntries", on: node, in: spans).count == peersReplicatedTo(spans).filter { $0 == node }.count
+            }
+        }
         var spans: [[String: Any]] = []
         for _ in 0..<100 {
             spans = receiver.spans()
             if !named("fsync", on: other, in: spans).isEmpty && !named("grey.v1.KV/Put", on: follower, in: spans).isEmpty
                 && spans.contains(where: { $0["service"] as? String == "greyctl" })
-                && !named("reply", on: leader, in: spans).isEmpty && named("replicate", on: leader, in: spans).count == 2 { break }
+                && !named("reply", on: leader, in: spans).isEmpty && Set(peersReplicatedTo(spans)).count == 2 && appendsMatchSends(spans) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         let summary = spans.map { "\($0["node"] as? String ?? $0["service"] as? String ?? "?"):\($0["name"] ?? "?")" }.sorted().joined(separator: ", ")
@@ -81,11 +90,13 @@ struct TracingTests {
         for name in ["grey.v1.KV/Put", "propose", "commit", "fsync", "apply", "reply"] {
             #expect(named(name, on: leader, in: spans).count == 1, "one \(name) on the leader: \(summary)")
         }
-        let peers = Set(named("replicate", on: leader, in: spans).compactMap { ($0["attributes"] as? [String: Any])?["grey.peer"] as? Int })
-        #expect(peers == [follower, other], "a replicate span per follower: \(summary)")
-        // Each follower: the append that carried the entry, and its own fsync of it.
+        #expect(Set(peersReplicatedTo(spans)) == [follower, other], "a replicate span per follower: \(summary)")
+        // Each follower: the append that carried the entry, and its own fsync of it. A leader
+        // sends the entry again when a follower's pipeline stalls for two heartbeats (a slow
+        // disk under the suite's load): then there is one append per send, the fsync still one.
         for node in [follower, other] {
-            #expect(named("grey.v1.ClusterService/AppendEntries", on: node, in: spans).count == 1, "node \(node): \(summary)")
+            let sends = peersReplicatedTo(spans).filter { $0 == node }.count
+            #expect(sends >= 1 && named("grey.v1.ClusterService/AppendEntries", on: node, in: spans).count == sends, "node \(node): \(summary)")
             #expect(named("fsync", on: node, in: spans).count == 1, "node \(node): \(summary)")
         }
         // One tree: greyctl's root span ("greyctl put", from its own process), the call it made
@@ -95,11 +106,11 @@ struct TracingTests {
         let root = try #require(roots.first, "\(summary)")
         #expect(roots.count == 1 && root["service"] as? String == "greyctl" && root["name"] as? String == "greyctl put" && (root["parent"] as? String ?? "x").isEmpty, "\(summary)")
         #expect(named("grey.v1.KV/Put", on: follower, in: spans).first?["parent"] as? String == root["span"] as? String)
-        // The follower's append span hangs under the leader's replicate span to it.
+        // Each of the follower's append spans hangs under one of the leader's replicate spans to it.
         for node in [follower, other] {
-            let append = named("grey.v1.ClusterService/AppendEntries", on: node, in: spans).first
-            let replicate = named("replicate", on: leader, in: spans).first { ($0["attributes"] as? [String: Any])?["grey.peer"] as? Int == node }
-            #expect(append?["parent"] as? String == replicate?["span"] as? String, "node \(node)'s append under the replicate span to it")
+            let replicates = Set(named("replicate", on: leader, in: spans).filter { ($0["attributes"] as? [String: Any])?["grey.peer"] as? Int == node }.compactMap { $0["span"] as? String })
+            let appends = named("grey.v1.ClusterService/AppendEntries", on: node, in: spans)
+            #expect(!appends.isEmpty && appends.allSatisfy { replicates.contains($0["parent"] as? String ?? "") }, "node \(node)'s appends under the replicate spans to it")
         }
         // A span ends after it starts, and the leader's fsync lies inside its commit span.
         #expect(spans.allSatisfy { ($0["end"] as? Int ?? 0) >= ($0["start"] as? Int ?? 1) })
