@@ -139,7 +139,7 @@ cli: setup
 	.build/debug/cluster-cli
 
 ## bench: Grey against etcd 3.4 on this machine (writes, reads; writes again with 1 ms added to
-## every fsync of both), then failover and catch-up
+## every fsync of both), then failover, every node stalled at once, and catch-up
 bench: setup
 	@dpkg -s etcd-server etcd-client strace >/dev/null 2>&1 || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq etcd-server etcd-client strace >/dev/null; }
@@ -150,6 +150,7 @@ bench: setup
 	bench/cpu-per-write.sh .build/release/greyd
 	bench/compaction-stall.sh .build/release/greyd
 	python3 bench/failover.py --rounds 20
+	python3 bench/stall.py --rounds 10
 	python3 bench/catchup.py
 
 ## bench-core: entries/s through an in-memory 3-node cluster, the Raft core alone
