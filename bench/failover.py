@@ -8,6 +8,7 @@ usage: python3 bench/failover.py [--greyd .build/release/greyd] [--rounds 20] [-
 """
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import statistics
@@ -53,19 +54,33 @@ class Writers:
         return min(after) - t0 if after else None
 
 
+@contextlib.asynccontextmanager
+async def loaded_cluster(greyd, writers, prefix):
+    """A 3-node cluster of `greyd` with a leader and `writers` writing through every node for a
+    second already; stopped and removed afterwards."""
+    root = tempfile.mkdtemp(prefix=prefix)
+    cluster = Cluster(os.path.abspath(greyd), root, 3, {"GREY_LOG_LEVEL": "error"})
+    try:
+        cluster.leader(15)
+        load = Writers(cluster, writers)
+        task = asyncio.create_task(load.run())
+        await asyncio.sleep(1)
+        yield cluster, load
+        load.running = False
+        await task
+    finally:
+        for c in CLUSTERS:
+            c.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 async def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--greyd", default=".build/release/greyd")
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--writers", type=int, default=16)
     args = parser.parse_args()
-    root = tempfile.mkdtemp(prefix="grey-failover-")
-    cluster = Cluster(os.path.abspath(args.greyd), root, 3, {"GREY_LOG_LEVEL": "error"})
-    try:
-        cluster.leader(15)
-        writers = Writers(cluster, args.writers)
-        load = asyncio.create_task(writers.run())
-        await asyncio.sleep(1)
+    async with loaded_cluster(args.greyd, args.writers, "grey-failover-") as (cluster, writers):
         results = []
         for round in range(1, args.rounds + 1):
             leader = cluster.leader(15)
@@ -90,15 +105,9 @@ async def main():
             target = cluster.status(survivor).commit_index
             if await asyncio.to_thread(wait_caught_up, cluster, int(leader), target, 30) is None:
                 raise SystemExit(f"round {round}: node {leader} did not catch up after restart")
-        writers.running = False
-        await load
-        ms = sorted(r * 1000 for r in results)
-        print(f"failover over {len(ms)} kills: median {statistics.median(ms):.1f} ms, worst {ms[-1]:.1f} ms, best {ms[0]:.1f} ms")
-        print(f"writes acknowledged during the run: {len(writers.acks)}")
-    finally:
-        for c in CLUSTERS:
-            c.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    ms = sorted(r * 1000 for r in results)
+    print(f"failover over {len(ms)} kills: median {statistics.median(ms):.1f} ms, worst {ms[-1]:.1f} ms, best {ms[0]:.1f} ms")
+    print(f"writes acknowledged during the run: {len(writers.acks)}")
 
 
 if __name__ == "__main__":

@@ -11,17 +11,11 @@ usage: python3 bench/stall.py [--greyd .build/release/greyd] [--rounds 20] [--st
 
 import argparse
 import asyncio
-import os
-import shutil
 import signal
 import statistics
-import sys
-import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from storage_numbers import CLUSTERS, Cluster  # noqa: E402
-from failover import Writers  # noqa: E402
+from failover import loaded_cluster
 
 
 def terms(cluster):
@@ -37,14 +31,8 @@ async def main():
     parser.add_argument("--stall-ms", type=int, default=400)
     parser.add_argument("--writers", type=int, default=16)
     args = parser.parse_args()
-    root = tempfile.mkdtemp(prefix="grey-stall-")
-    cluster = Cluster(os.path.abspath(args.greyd), root, 3, {"GREY_LOG_LEVEL": "error"})
-    try:
-        cluster.leader(15)
-        writers = Writers(cluster, args.writers)
-        load = asyncio.create_task(writers.run())
-        await asyncio.sleep(1)
-        changed, resumed = 0, []
+    changed, resumed = 0, []
+    async with loaded_cluster(args.greyd, args.writers, "grey-stall-") as (cluster, writers):
         for round in range(1, args.rounds + 1):
             await asyncio.sleep(0.5)
             before = await asyncio.to_thread(terms, cluster)
@@ -68,14 +56,8 @@ async def main():
             print(f"round {round:2}: {'leader changed' if new_term else 'same leader   '} "
                   f"(terms {sorted(t for t, _ in before.values())} -> {sorted(t for t, _ in after.values())}, leader {leaders}); "
                   f"first write after the resume {'none' if took is None else f'{took * 1000:6.1f} ms'}", flush=True)
-        writers.running = False
-        await load
-        print(f"{args.stall_ms} ms stalls of every node: the leader changed after {changed} of {args.rounds}; "
-              f"first acknowledged write after the resume: median {statistics.median(resumed):.1f} ms, worst {max(resumed):.1f} ms")
-    finally:
-        for c in CLUSTERS:
-            c.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    print(f"{args.stall_ms} ms stalls of every node: the leader changed after {changed} of {args.rounds}; "
+          f"first acknowledged write after the resume: median {statistics.median(resumed):.1f} ms, worst {max(resumed):.1f} ms")
 
 
 if __name__ == "__main__":
