@@ -53,6 +53,14 @@ class Writers:
         after = [acked for sent, acked in self.acks if sent >= t0]
         return min(after) - t0 if after else None
 
+    async def wait_first_ack_after(self, t0, limit=10):
+        """Seconds from t0 to the first acknowledged write sent after it; None if none within `limit`."""
+        took = None
+        while time.monotonic() - t0 < limit and took is None:
+            await asyncio.sleep(0.01)
+            took = self.first_ack_after(t0)
+        return took
+
 
 @contextlib.asynccontextmanager
 async def loaded_cluster(greyd, writers, prefix):
@@ -90,12 +98,7 @@ async def main():
                 raise SystemExit(f"round {round}: no writes acknowledged before the kill")
             t0 = time.monotonic()
             cluster.kill(int(leader))
-            took = None
-            while time.monotonic() - t0 < 10:
-                await asyncio.sleep(0.01)
-                took = writers.first_ack_after(t0)
-                if took is not None:
-                    break
+            took = await writers.wait_first_ack_after(t0)
             if took is None:
                 raise SystemExit(f"round {round}: no write acknowledged within 10 s of killing node {leader}")
             results.append(took)

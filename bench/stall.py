@@ -42,10 +42,7 @@ async def main():
             for process in cluster.processes.values():
                 process.send_signal(signal.SIGCONT)
             t0 = time.monotonic()
-            took = None
-            while time.monotonic() - t0 < 10 and took is None:
-                await asyncio.sleep(0.01)
-                took = writers.first_ack_after(t0)
+            took = await writers.wait_first_ack_after(t0)
             await asyncio.sleep(0.5)
             after = await asyncio.to_thread(terms, cluster)
             new_term = max(t for t, _ in after.values()) > max(t for t, _ in before.values())

@@ -63,13 +63,18 @@ struct TracingTests {
         func named(_ name: String, on node: Int, in spans: [[String: Any]]) -> [[String: Any]] {
             spans.filter { $0["name"] as? String == name && $0["node"] as? String == "\(node)" }
         }
-        func peersReplicatedTo(_ spans: [[String: Any]]) -> [Int] {
-            named("replicate", on: leader, in: spans).compactMap { ($0["attributes"] as? [String: Any])?["grey.peer"] as? Int }
+        /// The followers the leader's replicate spans went to.
+        func peersReplicatedTo(_ spans: [[String: Any]]) -> Set<Int> {
+            Set(named("replicate", on: leader, in: spans).compactMap { ($0["attributes"] as? [String: Any])?["grey.peer"] as? Int })
+        }
+        /// The leader's replicate spans to `node`: one per send of the entry.
+        func replicates(to node: Int, in spans: [[String: Any]]) -> [[String: Any]] {
+            named("replicate", on: leader, in: spans).filter { ($0["attributes"] as? [String: Any])?["grey.peer"] as? Int == node }
         }
         /// Every send of the entry to each follower has its append span there (batches end apart).
         func appendsMatchSends(_ spans: [[String: Any]]) -> Bool {
             [follower, other].allSatisfy { node in
-                named("grey.v1.ClusterService/AppendEntries", on: node, in: spans).count == peersReplicatedTo(spans).filter { $0 == node }.count
+                named("grey.v1.ClusterService/AppendEntries", on: node, in: spans).count == replicates(to: node, in: spans).count
             }
         }
         var spans: [[String: Any]] = []
@@ -77,7 +82,7 @@ struct TracingTests {
             spans = receiver.spans()
             if !named("fsync", on: other, in: spans).isEmpty && !named("grey.v1.KV/Put", on: follower, in: spans).isEmpty
                 && spans.contains(where: { $0["service"] as? String == "greyctl" })
-                && !named("reply", on: leader, in: spans).isEmpty && Set(peersReplicatedTo(spans)).count == 2 && appendsMatchSends(spans) { break }
+                && !named("reply", on: leader, in: spans).isEmpty && peersReplicatedTo(spans).count == 2 && appendsMatchSends(spans) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         let summary = spans.map { "\($0["node"] as? String ?? $0["service"] as? String ?? "?"):\($0["name"] ?? "?")" }.sorted().joined(separator: ", ")
@@ -90,12 +95,12 @@ struct TracingTests {
         for name in ["grey.v1.KV/Put", "propose", "commit", "fsync", "apply", "reply"] {
             #expect(named(name, on: leader, in: spans).count == 1, "one \(name) on the leader: \(summary)")
         }
-        #expect(Set(peersReplicatedTo(spans)) == [follower, other], "a replicate span per follower: \(summary)")
+        #expect(peersReplicatedTo(spans) == [follower, other], "a replicate span per follower: \(summary)")
         // Each follower: the append that carried the entry, and its own fsync of it. A leader
         // sends the entry again when a follower's pipeline stalls for two heartbeats (a slow
         // disk under the suite's load): then there is one append per send, the fsync still one.
         for node in [follower, other] {
-            let sends = peersReplicatedTo(spans).filter { $0 == node }.count
+            let sends = replicates(to: node, in: spans).count
             #expect(sends >= 1 && named("grey.v1.ClusterService/AppendEntries", on: node, in: spans).count == sends, "node \(node): \(summary)")
             #expect(named("fsync", on: node, in: spans).count == 1, "node \(node): \(summary)")
         }
@@ -108,9 +113,9 @@ struct TracingTests {
         #expect(named("grey.v1.KV/Put", on: follower, in: spans).first?["parent"] as? String == root["span"] as? String)
         // Each of the follower's append spans hangs under one of the leader's replicate spans to it.
         for node in [follower, other] {
-            let replicates = Set(named("replicate", on: leader, in: spans).filter { ($0["attributes"] as? [String: Any])?["grey.peer"] as? Int == node }.compactMap { $0["span"] as? String })
+            let parents = Set(replicates(to: node, in: spans).compactMap { $0["span"] as? String })
             let appends = named("grey.v1.ClusterService/AppendEntries", on: node, in: spans)
-            #expect(!appends.isEmpty && appends.allSatisfy { replicates.contains($0["parent"] as? String ?? "") }, "node \(node)'s appends under the replicate spans to it")
+            #expect(!appends.isEmpty && appends.allSatisfy { parents.contains($0["parent"] as? String ?? "") }, "node \(node)'s appends under the replicate spans to it")
         }
         // A span ends after it starts, and the leader's fsync lies inside its commit span.
         #expect(spans.allSatisfy { ($0["end"] as? Int ?? 0) >= ($0["start"] as? Int ?? 1) })
