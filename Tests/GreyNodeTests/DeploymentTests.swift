@@ -29,6 +29,17 @@ struct DeploymentTests {
         return process
     }
 
+    /// Stops a process `start` began and waits (at most five seconds, then SIGKILL) until it
+    /// has exited: NGINX removes its pid file from the scratch directory as it exits, and a
+    /// removal of that directory racing with it failed and left the directory behind.
+    static func stop(_ process: Process) {
+        process.terminate()
+        let deadline = ContinuousClock.now + .seconds(5)
+        while process.isRunning && ContinuousClock.now < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
     /// etcdctl through `endpoint`: a put, then the value read back.
     static func etcdctlThrough(_ endpoint: String, key: String) async throws -> String {
         let base = ["ETCDCTL_API=3", "etcdctl", "--endpoints=\(endpoint)", "--dial-timeout=1s", "--command-timeout=3s"]
@@ -63,7 +74,7 @@ struct DeploymentTests {
         let haproxyCheck = try await runProcess("haproxy", ["-c", "-f", haproxyConfig.path])
         #expect(haproxyCheck.status == 0, "\(haproxyCheck.output)")
         let haproxy = try Self.start("haproxy", ["-db", "-f", haproxyConfig.path])
-        defer { haproxy.terminate() }
+        defer { Self.stop(haproxy) }
         try await Task.sleep(for: .milliseconds(300))
         #expect(haproxy.isRunning, "haproxy stopped: run haproxy -db -f on the rendered configuration to see why")
         #expect(try await Self.etcdctlThrough("127.0.0.1:\(ports)", key: "via-haproxy") == "through-via-haproxy")
@@ -79,7 +90,7 @@ struct DeploymentTests {
         let nginxCheck = try await runProcess("nginx", ["-t", "-c", nginxConfig.path, "-p", scratch.path])
         #expect(nginxCheck.status == 0, "\(nginxCheck.output)")
         let nginx = try Self.start("nginx", ["-c", nginxConfig.path, "-p", scratch.path, "-g", "daemon off;"])
-        defer { nginx.terminate() }
+        defer { Self.stop(nginx) }
         try await Task.sleep(for: .milliseconds(300))
         #expect(nginx.isRunning, "nginx stopped")
         #expect(try await Self.etcdctlThrough("127.0.0.1:\(ports + 1)", key: "via-nginx") == "through-via-nginx")
