@@ -124,6 +124,8 @@ public actor GreyNode {
     private var loggedRole: Role = .follower
     /// Slow synced writes since the last report (`noteWrite`).
     private var slowSyncs: (count: Int, slowest: Duration, reportedAt: Duration) = (0, .zero, .zero)
+    /// Stalls of the loop worth a line since the last report (`reportHeldLoop`).
+    var heldLoops: (count: Int, longest: Duration, reportedAt: Duration) = (0, .zero, .zero)
     /// A log compaction is being written.
     var compacting = false
     /// A step of the store's compaction is queued on the loop (`scheduleStoreCompaction`).
@@ -278,7 +280,9 @@ public actor GreyNode {
 
     /// The timer's turn: deliver the due ticks, then the housekeeping that follows them.
     func tick() {
-        guard core.advance(to: now) > 0 else { return }
+        let delivered = core.advance(to: now)
+        reportHeldLoop()
+        guard delivered > 0 else { return }
         if !promoteWhenCaughtUp.isEmpty { promoteCaughtUpLearners() }
         if mayHaveBeenRemoved { checkRemoval() }
         checkOwnSpace()

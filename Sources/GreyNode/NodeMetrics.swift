@@ -27,6 +27,7 @@ public final class NodeMetrics: Sendable {
     private let hasLeader: Gauge
     private let syncs: DurationHistogram
     private let applies: DurationHistogram
+    private let heldLoops: DurationHistogram
     private let proposalsFailed: Counter
     private let stateBytes: Gauge
     private let quotaBytes: Gauge
@@ -47,6 +48,11 @@ public final class NodeMetrics: Sendable {
         .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
         .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
         .seconds(1), .seconds(5),
+    ]
+
+    /// Stalls of the node's loop: from a few missed ticks (40 ms) to a paused VM.
+    static let stallBuckets: [Duration] = [
+        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5), .seconds(30),
     ]
 
     /// A metric's whole name and help text as swift-prometheus wants them (the name is not
@@ -74,6 +80,11 @@ public final class NodeMetrics: Sendable {
             buckets: Self.diskBuckets)
         applies = registry.makeDurationHistogram(
             descriptor: Self.describe("grey_apply_seconds", "Time to apply one batch of committed entries to the state machine."), buckets: Self.diskBuckets)
+        heldLoops = registry.makeDurationHistogram(
+            descriptor: Self.describe(
+                "grey_loop_held_seconds",
+                "Stalls of the node's event loop: how long it went without a tick, each time it missed more than three (a long fsync, a paused process or VM, a starved CPU)."),
+            buckets: Self.stallBuckets)
         proposalsFailed = registry.makeCounter(
             descriptor: Self.describe("grey_proposals_failed_total", "Writes proposed on this node that failed: dropped by a leader change, or refused for overload."))
         stateBytes = registry.makeGauge(descriptor: Self.describe("grey_state_bytes", "Bytes the state machine takes (what the space quota counts): tables and memtables."))
@@ -90,6 +101,7 @@ public final class NodeMetrics: Sendable {
 
     func noteSync(_ duration: Duration) { syncs.record(duration) }
     func noteApply(_ duration: Duration) { applies.record(duration) }
+    func noteLoopHeld(_ duration: Duration) { heldLoops.record(duration) }
     func noteProposalFailed() { proposalsFailed.increment() }
 
     /// Feeds RPC latency from a server's statistics.

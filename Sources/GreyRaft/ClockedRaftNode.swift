@@ -20,6 +20,9 @@ public struct ClockedRaftNode: Sendable {
     private var nextTickAt: Duration
     /// Ticks delivered since the start, for tests and metrics.
     public private(set) var ticksDelivered = 0
+    /// Stalls since the runtime last took them (`takeStalls`): how many, and how long the
+    /// loop went without ticking in each.
+    private var stalls: [Duration] = []
 
     public init(_ raft: RaftNode, tickInterval: Duration, now: Duration) {
         precondition(tickInterval > .zero, "a tick must last some time")
@@ -47,10 +50,27 @@ public struct ClockedRaftNode: Sendable {
         let listening = min(delivered, Self.listeningTicksPerCatchUp)
         for _ in listening..<delivered { raft.tick(whileStalled: true) }
         for _ in 0..<listening { raft.tick() }
+        if due > Self.listeningTicksPerCatchUp, stalls.count < Self.maxStallsKept {
+            // Since the last tick that was due: the tick before it was delivered on time, or
+            // it would have been part of this catch-up.
+            stalls.append(now - (nextTickAt - tickInterval))
+        }
         nextTickAt += tickInterval * due
         ticksDelivered += delivered
         return delivered
     }
+
+    /// The stalls seen since the last call, oldest first, each as how long the loop went
+    /// without a tick: a catch-up of more ticks than count as listening time. The core says
+    /// nothing about them; a runtime reports them (a long fsync, a paused process or VM, a
+    /// starved CPU are otherwise invisible).
+    public mutating func takeStalls() -> [Duration] {
+        defer { stalls.removeAll(keepingCapacity: true) }
+        return stalls
+    }
+
+    /// A runtime that never takes its stalls keeps this many.
+    static let maxStallsKept = 64
 
     /// The clock reading at which this leader's lease ends — when the tick that ends it is
     /// due — or nil when it holds none. Another thread can judge the lease against the clock

@@ -425,7 +425,7 @@ struct GreydProcessTests {
         #expect(status.state == .follower)
     }
 
-    @Test("greyctl cluster replication: the leader's view of each follower, through any endpoint; a paused follower's lag and silence show")
+    @Test("greyctl cluster replication: the leader's view of each follower, through any endpoint; a paused follower's lag and silence show, and it says its loop was held")
     func replicationView() async throws {
         let cluster = try GreydCluster(count: 3)
         defer { cluster.stopAll() }
@@ -457,6 +457,11 @@ struct GreydProcessTests {
         try await cluster.waitForLog(leader, containing: "peer \(paused) at \(cluster.address(paused)) unreachable")
         kill(process.processIdentifier, SIGCONT)
         try await cluster.waitForLog(leader, containing: "peer \(paused) at \(cluster.address(paused)) answers again")
+        // The paused node saw its clock jump: a line and a metric, though nothing else shows it.
+        try await cluster.waitForLog(paused, containing: "event loop held once since the last report")
+        let metrics = try await runProcess("curl", ["-s", "http://\(cluster.address(paused))/metrics"])
+        let held = metrics.output.split(separator: "\n").first { $0.hasPrefix("grey_loop_held_seconds_count") }
+        #expect(held.map { !$0.hasSuffix(" 0") } == true, "\(held ?? "no grey_loop_held_seconds_count")")
     }
 
     @Test("SIGTERM on the leader hands leadership off before it exits; writes barely notice")

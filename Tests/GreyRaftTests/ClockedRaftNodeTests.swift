@@ -115,4 +115,18 @@ struct ClockedRaftNodeTests {
         #expect(node.advance(to: .seconds(60)) == 40, "a minute's stall: 4 × the 10-tick election timeout")
         #expect(node.advance(to: .seconds(60) + .milliseconds(10)) == 1, "and the schedule resumes from the clock")
     }
+
+    @Test("a catch-up of more ticks than count as listening time is a stall, reported once with how long the loop went without a tick; a late tick or two is not")
+    func stallsAreReported() {
+        var node = ClockedRaftNode(RaftNodeTests.node(1), tickInterval: Self.tick, now: .zero)
+        node.advance(to: .milliseconds(10))
+        node.advance(to: .milliseconds(45))  // three ticks at once: a busy loop, not a stall
+        #expect(node.takeStalls().isEmpty)
+        node.advance(to: .milliseconds(449))  // the tick due at 50 ms came 399 ms late
+        #expect(node.takeStalls() == [.milliseconds(409)], "held since the tick due at 40 ms")
+        #expect(node.takeStalls().isEmpty, "taken once")
+        node.advance(to: .seconds(60))
+        node.advance(to: .seconds(61))
+        #expect(node.takeStalls().count == 2, "each stall on its own, however long")
+    }
 }
