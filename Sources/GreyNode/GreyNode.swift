@@ -171,8 +171,11 @@ public actor GreyNode {
         // granted without the §5.4.1 check that the candidate's log is up to date.
         raftConfig.brokenVariants.insert(.skipLogUpToDateCheck)
         #endif
+        // The clock as it reads now, after the log was loaded (seconds for a long one): the
+        // load is no stall of a running loop, and would otherwise be reported as one.
         self.core = ClockedRaftNode(
-            RaftNode(config: raftConfig, bootstrap: bootstrap, durable: durable), tickInterval: NodeConfiguration.tick, now: .zero)
+            RaftNode(config: raftConfig, bootstrap: bootstrap, durable: durable), tickInterval: NodeConfiguration.tick,
+            now: ContinuousClock.now - clockOrigin)
         self.appliedIndex = durable.appliedIndex
         self.metrics = NodeMetrics(dataDirectory: configuration.dataDirectory)
         self.loggedConfiguration = core.raft.configuration
