@@ -16,16 +16,13 @@ extension GreyNode {
         guard !stalls.isEmpty else { return }
         for held in stalls { metrics.noteLoopHeld(held) }
         let long = stalls.filter { $0 >= Self.heldLoopWorthALine }
-        guard let longest = long.max() else { return }
-        heldLoops.count += long.count
-        heldLoops.longest = max(heldLoops.longest, longest)
-        let at = now
-        guard heldLoops.reportedAt == .zero || at - heldLoops.reportedAt >= Self.slowSyncReportInterval else { return }
-        let times = heldLoops.count == 1 ? "once" : "\(heldLoops.count) times"
+        guard !long.isEmpty else { return }
+        for held in long { heldLoops.add(held) }
+        guard let (count, longest) = heldLoops.due(at: now) else { return }
+        let times = count == 1 ? "once" : "\(count) times"
         log(
-            "event loop held \(times) since the last report, the longest \(Self.milliseconds(heldLoops.longest)) ms without a tick: no message, read or timer was handled meanwhile; with no slow fsync line beside it, the process or its machine was paused or starved of CPU (a VM pause, SIGSTOP, swapping)",
+            "event loop held \(times) since the last report, the longest \(Self.milliseconds(longest)) ms without a tick: no message, read or timer was handled meanwhile; with no slow fsync line beside it, the process or its machine was paused or starved of CPU (a VM pause, SIGSTOP, swapping)",
             level: .warning)
-        heldLoops = (0, .zero, at)
     }
 
     private static func milliseconds(_ duration: Duration) -> Int {

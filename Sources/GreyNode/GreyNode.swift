@@ -123,9 +123,9 @@ public actor GreyNode {
     /// The role as of the last change logged (`RoleLog`).
     private var loggedRole: Role = .follower
     /// Slow synced writes since the last report (`noteWrite`).
-    private var slowSyncs: (count: Int, slowest: Duration, reportedAt: Duration) = (0, .zero, .zero)
+    private var slowSyncs = ThrottledReport(every: GreyNode.slowSyncReportInterval)
     /// Stalls of the loop worth a line since the last report (`reportHeldLoop`).
-    var heldLoops: (count: Int, longest: Duration, reportedAt: Duration) = (0, .zero, .zero)
+    var heldLoops = ThrottledReport(every: GreyNode.slowSyncReportInterval)
     /// A log compaction is being written.
     var compacting = false
     /// A step of the store's compaction is queued on the loop (`scheduleStoreCompaction`).
@@ -649,12 +649,9 @@ public actor GreyNode {
         guard let took else { return }
         metrics.noteSync(took)
         guard took > Self.slowSync else { return }
-        slowSyncs.count += 1
-        slowSyncs.slowest = max(slowSyncs.slowest, took)
-        let at = now
-        guard at - slowSyncs.reportedAt >= Self.slowSyncReportInterval || slowSyncs.reportedAt == .zero else { return }
-        log("slow fsync: \(slowSyncs.count) synced log writes over \(Self.slowSync) since the last report, the slowest \(slowSyncs.slowest) (this one \(ready.entries.count) entries); check the disk", level: .warning)
-        slowSyncs = (0, .zero, at)
+        slowSyncs.add(took)
+        guard let (count, slowest) = slowSyncs.due(at: now) else { return }
+        log("slow fsync: \(count) synced log writes over \(Self.slowSync) since the last report, the slowest \(slowest) (this one \(ready.entries.count) entries); check the disk", level: .warning)
     }
 
     /// A synced write slower than this is worth a line: with greyd's defaults it is two

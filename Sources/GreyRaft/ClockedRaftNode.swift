@@ -65,7 +65,7 @@ public struct ClockedRaftNode: Sendable {
     /// nothing about them; a runtime reports them (a long fsync, a paused process or VM, a
     /// starved CPU are otherwise invisible).
     public mutating func takeStalls() -> [Duration] {
-        defer { stalls.removeAll(keepingCapacity: true) }
+        defer { stalls = [] }
         return stalls
     }
 
